@@ -1,0 +1,85 @@
+"""The VGG19 feature extractor: convolutions up to the deepest requested layer, nothing after."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from nst import config as config_module
+from nst import weights as weights_module
+
+
+def _layers_in_order(deepest_layer):
+    """Canonical conv names from conv1_1 up to and including deepest_layer."""
+    names = config_module.VGG19_LAYER_NAMES
+    return names[: names.index(deepest_layer) + 1]
+
+
+def _deepest(layer_names):
+    order = config_module.VGG19_LAYER_NAMES
+    return max((config_module.canonical_layer_name(name) for name in layer_names), key=order.index)
+
+
+def build_vgg19_model(layer_names, pooling="avg"):
+    """A Keras model from network input to {canonical layer name: activation} for layer_names.
+
+    Layers carry Keras's VGG19 names (block1_conv1 …) so weight files map onto them by name.
+    The network stops at the deepest requested layer: the later convolutions and the
+    classifier would cost compute and memory for nothing.
+    """
+    if pooling not in config_module.POOLING_MODES:
+        raise ValueError(f"pooling must be one of {config_module.POOLING_MODES}, got {pooling!r}")
+    requested = {config_module.canonical_layer_name(name) for name in layer_names}
+    pooling_layer = keras.layers.AveragePooling2D if pooling == "avg" else keras.layers.MaxPooling2D
+    inputs = keras.Input(shape=(None, None, 3), name="vgg19_input")
+    tensor = inputs
+    outputs = {}
+    previous_block = 1
+    for name in _layers_in_order(_deepest(layer_names)):
+        block = int(name[len("conv")])
+        if block != previous_block:
+            # Gatys et al. replace VGG's max pooling by average pooling ("slightly more
+            # appealing results"), and so does the Coursera model; max stays available.
+            tensor = pooling_layer(pool_size=2, strides=2, name=f"block{previous_block}_pool")(tensor)
+            previous_block = block
+        filters = 64 * 2 ** min(block - 1, 3)
+        tensor = keras.layers.Conv2D(
+            filters, 3, padding="same", activation="relu", name=config_module.keras_layer_name(name)
+        )(tensor)
+        if name in requested:
+            outputs[name] = tensor
+    return keras.Model(inputs, outputs, name="vgg19_features")
+
+
+def load_layer_weights(model, loaded_weights):
+    """Copies kernels and biases from a LoadedWeights into the model's convolutions, by Keras name."""
+    for layer in model.layers:
+        if not isinstance(layer, keras.layers.Conv2D):
+            continue
+        if layer.name not in loaded_weights.layers:
+            raise weights_module.WeightsError(
+                f"{loaded_weights.path or loaded_weights.source}: has no weights for {layer.name}, "
+                "which the requested layers need"
+            )
+        kernel, bias = loaded_weights.layers[layer.name]
+        expected_shape = tuple(layer.kernel.shape)
+        if tuple(kernel.shape) != expected_shape:
+            raise weights_module.WeightsError(
+                f"{loaded_weights.path or loaded_weights.source}: {layer.name} kernel has shape "
+                f"{tuple(kernel.shape)}, VGG19 needs {expected_shape}"
+            )
+        layer.set_weights([np.asarray(kernel, np.float32), np.asarray(bias, np.float32).reshape(-1)])
+
+
+class FeatureExtractor:
+    """Maps RGB 0–255 images (batch×H×W×3) to {layer name: activation}, with the weights' own input convention."""
+
+    def __init__(self, layer_names, loaded_weights, pooling="avg"):
+        self.layer_names = tuple(config_module.canonical_layer_name(name) for name in layer_names)
+        self.convention = loaded_weights.convention
+        self.model = build_vgg19_model(self.layer_names, pooling)
+        load_layer_weights(self.model, loaded_weights)
+        self.model.trainable = False
+
+    def __call__(self, rgb_pixels):
+        network_input = self.convention.preprocess(tf.convert_to_tensor(rgb_pixels, tf.float32))
+        return self.model(network_input, training=False)

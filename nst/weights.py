@@ -1,0 +1,477 @@
+"""VGG19 weight sources (Keras h5, MatConvNet .mat, seeded random) and the input convention each expects."""
+
+import contextlib
+import dataclasses
+import os
+import pathlib
+
+import h5py
+import numpy as np
+import scipy.io
+
+from nst import config
+
+
+class WeightsError(ValueError):
+    """Weights that cannot be found or read; the message names the file and the problem."""
+
+
+@dataclasses.dataclass(frozen=True)
+class InputConvention:
+    """How a network's first layer expects pixels: RGB 0–255 becomes ((rgb − mean) / std) in channel_order.
+
+    mean and std are in 0–255 pixel units and RGB order whatever channel_order is,
+    so one formula serves caffe-style (BGR, mean only) and torchvision-style (RGB, mean and std) weights.
+    """
+
+    channel_order: str  # "rgb" or "bgr"
+    mean: tuple  # per RGB channel, pixel units
+    std: tuple = (1.0, 1.0, 1.0)  # per RGB channel, pixel units
+
+    def preprocess(self, rgb_pixels):
+        """Maps an RGB 0–255 tensor or array (…×3) to the network's input."""
+        centred = (rgb_pixels - np.asarray(self.mean, np.float32)) / np.asarray(self.std, np.float32)
+        return centred[..., ::-1] if self.channel_order == "bgr" else centred
+
+
+# Keras's VGG19 files were converted from the caffe model: BGR input, ImageNet mean subtracted.
+CAFFE_CONVENTION = InputConvention(channel_order="bgr", mean=(123.68, 116.779, 103.939))
+
+
+@dataclasses.dataclass(frozen=True)
+class LoadedWeights:
+    """The sixteen VGG19 convolutions, ready for nst.vgg.
+
+    layers maps Keras layer names ('block1_conv1' …) to (kernel, bias): kernel
+    float32 [height, width, in, out], bias float32 [out]. A file may hold fewer
+    layers than sixteen; the extractor asks only for those it needs.
+    """
+
+    layers: dict
+    convention: InputConvention
+    source: str  # human description, e.g. "Keras VGG19 weights (path)"
+    path: str | None = None  # the file read, None for random weights
+    warning: str | None = None  # to be shown to the user, e.g. for random weights
+
+
+# ---------------------------------------------------------------------------
+# VGG19's convolutions and the files that hold them
+# ---------------------------------------------------------------------------
+
+VGG19_BLOCK_CHANNELS = (64, 128, 256, 512, 512)  # output channels of every convolution in a block
+
+
+def _vgg19_kernel_shapes():
+    """Keras layer name -> (3, 3, in, out) for the sixteen convolutions, in network order."""
+    shapes = {}
+    in_channels = 3  # the first convolution sees the three colour channels
+    for block, (size, out_channels) in enumerate(zip(config.VGG19_BLOCK_SIZES, VGG19_BLOCK_CHANNELS), start=1):
+        for index in range(1, size + 1):
+            shapes[f"block{block}_conv{index}"] = (3, 3, in_channels, out_channels)
+            in_channels = out_channels
+    return shapes
+
+
+VGG19_KERNEL_SHAPES = _vgg19_kernel_shapes()
+
+# Keras's own ImageNet files (converted from the VGG team's Caffe model) and where Keras downloads them.
+KERAS_NOTOP_FILENAME = "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
+# The same convolutions plus the classifier (fc1, fc2, predictions), which this tool ignores.
+KERAS_FULL_FILENAME = "vgg19_weights_tf_dim_ordering_tf_kernels.h5"
+KERAS_WEIGHTS_BASE_URL = "https://storage.googleapis.com/tensorflow/keras-applications/vgg19/"
+KERAS_NOTOP_URL = KERAS_WEIGHTS_BASE_URL + KERAS_NOTOP_FILENAME
+KERAS_FULL_URL = KERAS_WEIGHTS_BASE_URL + KERAS_FULL_FILENAME
+KERAS_NOTOP_MD5 = "253f8cb515780f3b799900260a226db6"  # the hash keras.applications.VGG19 checks
+KERAS_FULL_MD5 = "cbe5617147190e668d6c5d5026f83318"
+KERAS_CACHE_SUBDIR = "models"  # Keras caches application weights in <KERAS_HOME or ~/.keras>/models
+
+# The MatConvNet conversion of the same Caffe model, the file the Coursera assignment uses.
+MATCONVNET_FILENAME = "imagenet-vgg-verydeep-19.mat"
+MATCONVNET_PRETRAINED_PAGE = "https://www.vlfeat.org/matconvnet/pretrained/"
+# Two versions were published under that name. The reader reads struct fields by name, so it
+# does not depend on which one it gets; the hashes are here to tell a user which one they have.
+# Older: top-level 'normalization'; layer fields weights, pad, type, name, stride.
+MATCONVNET_OLD_MD5 = "8ee3263992981a1d26e73b3ca028a123"
+# Newer: top-level 'meta' (normalization, classes); layer fields name, type, weights, size, pad, ….
+MATCONVNET_NEW_MD5 = "106118b7cf60435e6d8e04f6a6dc3657"
+
+PRETRAINED_FOLDER_NAME = "pretrained-model"
+# Where 'imagenet' looks first: this project's pretrained-model/, then pretrained-model/ under the
+# folder the tool runs from (a relative path, so it follows the working folder at call time).
+DEFAULT_SEARCH_DIRECTORIES = (
+    pathlib.Path(__file__).resolve().parent.parent / PRETRAINED_FOLDER_NAME,
+    pathlib.Path(PRETRAINED_FOLDER_NAME),
+)
+# 'imagenet' takes the first of these it finds in a folder: Keras's files first, as Keras ships them hash-checked.
+IMAGENET_FILENAMES = (KERAS_NOTOP_FILENAME, KERAS_FULL_FILENAME, MATCONVNET_FILENAME)
+
+# A file's first bytes say what it is, whatever its name.
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+_MATLAB5_SIGNATURE = b"MATLAB 5.0 MAT-file"
+_MATLAB73_SIGNATURE = b"MATLAB 7.3 MAT-file"  # HDF5 inside, after a 512-byte text header
+
+# MatConvNet documents its filter banks as [width, height, in, out] (vl_nnconv: "F is an array of
+# dimension FW x FH x FC x K"), and its Caffe importer builds them by reversing Caffe's
+# [out, in, height, width] blobs, which gives that order; TensorFlow wants [height, width, in, out].
+# (Later importers offered a --transpose option back to height-first; if a file was converted that
+# way, this one constant is what changes. For style transfer the two differ only as running the
+# network on the image or on its transpose: Gram matrices and content distances keep their meaning.)
+MATCONVNET_KERNEL_AXES = (1, 0, 2, 3)
+
+
+# ---------------------------------------------------------------------------
+# The one entry point
+# ---------------------------------------------------------------------------
+
+
+def load_weights(spec, seed=0, search_directories=None, allow_download=True):
+    """Returns the LoadedWeights that spec names; raises WeightsError naming the file and the problem.
+
+    spec is 'imagenet' (found with find_imagenet_weights), 'random' (random_weights(seed)) or
+    the path of a Keras .h5 or MatConvNet .mat file, recognised by its content, not its name.
+    search_directories (default: DEFAULT_SEARCH_DIRECTORIES) and allow_download only
+    matter for 'imagenet'.
+    """
+    keyword = str(spec).strip()
+    if keyword.lower() == "random":
+        return random_weights(seed)
+    if keyword.lower() == "imagenet":
+        return read_weights_file(find_imagenet_weights(search_directories, allow_download))
+    return read_weights_file(os.path.expanduser(keyword))
+
+
+def random_weights(seed=0):
+    """Untrained VGG19 weights: He-normal kernels and zero biases from numpy.random.default_rng(seed)."""
+    generator = np.random.default_rng(seed)
+    layers = {}
+    for layer_name, shape in VGG19_KERNEL_SHAPES.items():
+        # He et al. (2015): std = sqrt(2 / fan_in) keeps ReLU activations from shrinking or
+        # exploding with depth, so even untrained features carry some signal.
+        fan_in = shape[0] * shape[1] * shape[2]
+        kernel = generator.standard_normal(shape, dtype=np.float32) * np.float32(np.sqrt(2.0 / fan_in))
+        layers[layer_name] = (kernel, np.zeros(shape[3], np.float32))
+    return LoadedWeights(
+        layers=layers,
+        convention=CAFFE_CONVENTION,
+        source=f"random untrained VGG19 (seed {seed})",
+        warning=(
+            f"These VGG19 weights are random and untrained (seed {seed}), so the result will not look "
+            f"artistic; use ImageNet weights for art (see {PRETRAINED_FOLDER_NAME}/README.md)."
+        ),
+    )
+
+
+def read_weights_file(path):
+    """Reads a VGG19 weights file, a Keras .h5 or a MatConvNet .mat told apart by their first bytes."""
+    path = os.fspath(path)
+    header = _read_header(path)
+    if header.startswith(_HDF5_SIGNATURE):
+        return read_keras_h5(path)
+    if header.startswith(_MATLAB5_SIGNATURE):
+        return read_matconvnet_mat(path)
+    if header.startswith(_MATLAB73_SIGNATURE):
+        raise WeightsError(
+            f"{path}: a MATLAB v7.3 .mat file, which this tool cannot read; "
+            f"re-save it in MATLAB with save(..., '-v7') or use the published {MATCONVNET_FILENAME}"
+        )
+    raise WeightsError(
+        f"{path}: not a VGG19 weights file this tool can read (expected a Keras .h5 or a MatConvNet .mat)"
+    )
+
+
+def _read_header(path):
+    """The first bytes of a weights file; WeightsError for a missing, empty or unreadable one."""
+    if not os.path.exists(path):
+        raise WeightsError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise WeightsError(f"{path}: is a folder, not a weights file")
+    try:
+        with open(path, "rb") as weights_file:
+            header = weights_file.read(len(_MATLAB73_SIGNATURE))
+    except OSError as error:
+        raise WeightsError(f"{path}: cannot be read ({error.strerror or error})") from error
+    if not header:
+        raise WeightsError(f"{path}: the file is empty")
+    return header
+
+
+@contextlib.contextmanager
+def _damage_reported_as_weights_error(path, kind):
+    """Turns whatever h5py or scipy raise on a damaged file into one WeightsError naming the file.
+
+    Truncated or corrupt files make those libraries raise many exception types (OSError,
+    KeyError, ValueError, TypeError, zlib errors…); the user needs the file and the problem,
+    never a traceback.
+    """
+    try:
+        yield
+    except WeightsError:
+        raise
+    except Exception as error:  # see docstring: the set of types is open-ended
+        detail = " ".join(str(error).split()) or type(error).__name__
+        raise WeightsError(f"{path}: not a readable {kind} ({detail})") from error
+
+
+def _checked_layer(path, layer_name, kernel, bias, file_layer_name=None):
+    """(kernel, bias) as contiguous float32 with VGG19's shapes for layer_name, else WeightsError."""
+    label = file_layer_name or layer_name
+    expected_shape = VGG19_KERNEL_SHAPES[layer_name]
+    kernel = np.ascontiguousarray(kernel, dtype=np.float32)
+    if kernel.shape != expected_shape:
+        raise WeightsError(
+            f"{path}: layer {label} has a kernel of shape {kernel.shape}; VGG19's is {expected_shape}"
+        )
+    # Biases come as (out,), (1, out) or (out, 1) depending on the writer.
+    bias = np.ascontiguousarray(bias, dtype=np.float32).reshape(-1)
+    if bias.shape != (expected_shape[3],):
+        raise WeightsError(f"{path}: layer {label} has {bias.size} biases; VGG19's has {expected_shape[3]}")
+    return kernel, bias
+
+
+# ---------------------------------------------------------------------------
+# Keras .h5 (the legacy weights layout of Keras's own VGG19 files)
+# ---------------------------------------------------------------------------
+
+
+def read_keras_h5(path):
+    """Reads the block*_conv* layers of a Keras weights .h5 (legacy layout); BGR caffe input convention.
+
+    The layout: a root attribute 'layer_names'; one group per layer whose attribute
+    'weight_names' lists its datasets, kernel (already [height, width, in, out]) then bias.
+    A whole-model .h5 keeps the same layout under 'model_weights'.
+    """
+    path = os.fspath(path)
+    with _damage_reported_as_weights_error(path, "Keras .h5 weights file"):
+        with h5py.File(path, "r") as h5_file:
+            layers = _keras_conv_layers(path, _keras_weights_group(path, h5_file))
+    return LoadedWeights(
+        layers=layers,
+        convention=CAFFE_CONVENTION,
+        source=f"Keras VGG19 weights ({path})",
+        path=path,
+    )
+
+
+def _keras_weights_group(path, h5_file):
+    """The group whose attributes list the layers: the root of a weights file, 'model_weights' of a model file."""
+    for group in (h5_file, h5_file.get("model_weights")):
+        if group is not None and _h5_string_list(group.attrs, "layer_names"):
+            return group
+    raise WeightsError(f"{path}: an HDF5 file without Keras's 'layer_names' attribute, so not Keras weights")
+
+
+def _h5_string_list(attributes, name):
+    """A list-of-strings attribute as Keras writes it: whole, or split into name0, name1, … when large."""
+    if name in attributes:
+        chunks = [attributes[name]]
+    else:
+        chunks = []
+        while f"{name}{len(chunks)}" in attributes:
+            chunks.append(attributes[f"{name}{len(chunks)}"])
+    return [
+        item.decode("utf8") if isinstance(item, bytes) else str(item)
+        for chunk in chunks
+        for item in np.asarray(chunk).reshape(-1)
+    ]
+
+
+def _keras_conv_layers(path, group):
+    """Keras layer name -> (kernel, bias) for every VGG19 convolution listed in group; other layers are skipped."""
+    layers = {}
+    for layer_name in _h5_string_list(group.attrs, "layer_names"):
+        if layer_name in VGG19_KERNEL_SHAPES:
+            layers[layer_name] = _keras_layer_weights(path, group, layer_name)
+    if not layers:
+        raise WeightsError(
+            f"{path}: no VGG19 convolution layers (block1_conv1 … block5_conv4) in this Keras file"
+        )
+    return layers
+
+
+def _keras_layer_weights(path, group, layer_name):
+    """(kernel, bias) of one layer, read through the names its 'weight_names' attribute lists."""
+    if layer_name not in group:
+        raise WeightsError(f"{path}: layer {layer_name} is listed but its weights are missing")
+    layer_group = group[layer_name]
+    # The names differ between Keras versions ('block1_conv1_W_1:0' in Keras's own VGG19 files,
+    # 'block1_conv1/kernel:0' from Keras 2), so the attribute is followed rather than guessed.
+    weight_names = _h5_string_list(layer_group.attrs, "weight_names")
+    if len(weight_names) != 2:
+        raise WeightsError(
+            f"{path}: layer {layer_name} has {len(weight_names)} weight arrays; a convolution has 2 (kernel, bias)"
+        )
+    kernel, bias = (np.asarray(layer_group[name]) for name in weight_names)
+    return _checked_layer(path, layer_name, kernel, bias)
+
+
+# ---------------------------------------------------------------------------
+# MatConvNet .mat (imagenet-vgg-verydeep-19.mat, both published versions)
+# ---------------------------------------------------------------------------
+
+
+def read_matconvnet_mat(path):
+    """Reads the conv1_1 … conv5_4 layers of a MatConvNet SimpleNN .mat; RGB input, mean from the file.
+
+    Struct fields are read by name: the two published versions of
+    imagenet-vgg-verydeep-19.mat store them in different orders.
+    """
+    path = os.fspath(path)
+    with _damage_reported_as_weights_error(path, "MATLAB .mat file"):
+        # 'classes' (the 1000 ImageNet labels) is not needed, so it is not read.
+        contents = scipy.io.loadmat(
+            path, struct_as_record=True, squeeze_me=False, variable_names=("layers", "normalization", "meta")
+        )
+        if "layers" not in contents:
+            raise WeightsError(f"{path}: a .mat file without a 'layers' variable, so not a MatConvNet model")
+        layers = _matconvnet_conv_layers(path, contents["layers"])
+        mean_rgb = _matconvnet_mean_rgb(path, contents)
+    return LoadedWeights(
+        layers=layers,
+        convention=InputConvention(channel_order="rgb", mean=mean_rgb),
+        source=f"MatConvNet VGG19 weights ({path})",
+        path=path,
+    )
+
+
+def _unwrap_cell(value):
+    """The content of a 1×1 MATLAB cell (or of scipy's 1×1 object array around a struct field)."""
+    while isinstance(value, np.ndarray) and value.dtype == object and value.size == 1:
+        value = value.reshape(-1)[0]
+    return value
+
+
+def _mat_field(struct, field):
+    """The value of a 1×1 MATLAB struct's field, found by name; None if the struct has no such field."""
+    struct = _unwrap_cell(struct)
+    names = getattr(getattr(struct, "dtype", None), "names", None)
+    if not names or field not in names:
+        return None
+    if isinstance(struct, np.ndarray):
+        if struct.size != 1:
+            return None
+        struct = struct.reshape(-1)[0]
+    return _unwrap_cell(struct[field])
+
+
+def _mat_text(value):
+    """A MATLAB char array as a Python string ('' if it is not text)."""
+    value = _unwrap_cell(value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, np.ndarray) and value.dtype.kind == "U":
+        return "".join(value.reshape(-1).tolist())
+    return ""
+
+
+def _matconvnet_conv_layers(path, layers):
+    """Keras layer name -> (kernel, bias) for the VGG19 convolutions among a MatConvNet model's layers.
+
+    fc6–fc8 are 'conv' layers in MatConvNet too; they are skipped by name.
+    """
+    conv_layers = {}
+    # 'layers' is a cell array of structs; a struct array would also do.
+    for struct in np.asarray(layers).reshape(-1):
+        file_layer_name = _mat_text(_mat_field(struct, "name"))
+        if _mat_text(_mat_field(struct, "type")) != "conv" or file_layer_name not in config.VGG19_LAYER_NAMES:
+            continue
+        layer_name = config.keras_layer_name(file_layer_name)
+        if layer_name in conv_layers:
+            raise WeightsError(f"{path}: layer {file_layer_name} appears twice")
+        kernel, bias = _matconvnet_kernel_and_bias(path, struct, file_layer_name)
+        conv_layers[layer_name] = _checked_layer(
+            path, layer_name, np.transpose(kernel, MATCONVNET_KERNEL_AXES), bias, file_layer_name
+        )
+    if not conv_layers:
+        raise WeightsError(f"{path}: no VGG19 convolution layers (conv1_1 … conv5_4) in this MatConvNet model")
+    return conv_layers
+
+
+def _matconvnet_kernel_and_bias(path, struct, file_layer_name):
+    """The {kernel, bias} pair of a conv layer as float32 arrays, kernel still in the file's axis order."""
+    weights = _mat_field(struct, "weights")
+    if weights is not None:
+        pair = list(np.asarray(weights, dtype=object).reshape(-1))
+    else:  # MatConvNet betas before 1.0-beta13 kept them in separate fields
+        pair = [_mat_field(struct, "filters"), _mat_field(struct, "biases")]
+    if len(pair) != 2 or any(array is None for array in pair):
+        raise WeightsError(f"{path}: layer {file_layer_name} has no {{kernel, bias}} weights")
+    kernel, bias = (np.asarray(array, dtype=np.float32) for array in pair)
+    if kernel.ndim != 4:
+        raise WeightsError(f"{path}: layer {file_layer_name} has a kernel of shape {kernel.shape}, not 4-D")
+    return kernel, bias
+
+
+def _matconvnet_mean_rgb(path, contents):
+    """The mean pixel (R, G, B) of the file's normalization.averageImage.
+
+    The older file keeps 'normalization' at the top level, the newer one inside 'meta';
+    averageImage is a full H×W×3 image in one and a 1×1×3 pixel in the other, so it
+    is averaged over every position either way.
+    """
+    normalization = contents.get("normalization")
+    if normalization is None:
+        normalization = _mat_field(contents.get("meta"), "normalization")
+    average_image = _mat_field(normalization, "averageImage")
+    if average_image is None:
+        raise WeightsError(f"{path}: no normalization.averageImage, the mean pixel the network expects")
+    pixels = np.asarray(average_image, dtype=np.float64)
+    if pixels.size == 3:
+        pixels = pixels.reshape(1, 3)
+    if pixels.size == 0 or pixels.shape[-1] != 3:
+        raise WeightsError(f"{path}: normalization.averageImage has shape {pixels.shape}, not …×3")
+    return tuple(float(value) for value in pixels.reshape(-1, 3).mean(axis=0))
+
+
+# ---------------------------------------------------------------------------
+# Finding the ImageNet weights
+# ---------------------------------------------------------------------------
+
+
+def keras_cache_directory():
+    """Keras's cache of application weights: $KERAS_HOME/models, or ~/.keras/models."""
+    keras_home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    return pathlib.Path(keras_home) / KERAS_CACHE_SUBDIR
+
+
+def find_imagenet_weights(search_directories=None, allow_download=True):
+    """The path of ImageNet VGG19 weights, found locally or downloaded by Keras; WeightsError if neither works.
+
+    Looks in each search directory for IMAGENET_FILENAMES (in that order), then in Keras's
+    cache, then (if allow_download) asks keras.utils.get_file to download Keras's notop file,
+    which checks its MD5.
+    """
+    if search_directories is None:
+        search_directories = DEFAULT_SEARCH_DIRECTORIES  # read now, so a test can replace it
+    folders = [pathlib.Path(folder) for folder in search_directories]
+    candidates = [folder / name for folder in folders for name in IMAGENET_FILENAMES]
+    candidates += [keras_cache_directory() / name for name in (KERAS_NOTOP_FILENAME, KERAS_FULL_FILENAME)]
+    for candidate in candidates:
+        if candidate.is_file():
+            return str(candidate)
+    if not allow_download:
+        raise _imagenet_weights_missing(folders, "downloading is turned off")
+    try:
+        return _download_keras_notop_weights()
+    except Exception as error:  # get_file raises plain Exception on a URL failure, ValueError on a bad hash
+        detail = " ".join(str(error).split())[:200] or type(error).__name__
+        raise _imagenet_weights_missing(folders, f"the download failed: {detail}") from error
+
+
+def _download_keras_notop_weights():
+    """Keras's own download of its VGG19 notop file into its cache, hash-checked; returns the path."""
+    import keras  # imported here: TensorFlow's start-up is slow and most calls never download
+
+    return keras.utils.get_file(
+        KERAS_NOTOP_FILENAME, KERAS_NOTOP_URL, cache_subdir=KERAS_CACHE_SUBDIR, file_hash=KERAS_NOTOP_MD5
+    )
+
+
+def _imagenet_weights_missing(folders, reason):
+    """The WeightsError for 'imagenet' when no file is found: where to put which file, or how to do without."""
+    looked_in = ", ".join(os.path.abspath(folder) for folder in [*folders, keras_cache_directory()])
+    return WeightsError(
+        f"no ImageNet VGG19 weights found (looked in {looked_in}) and {reason}.\n"
+        f"Put {KERAS_NOTOP_FILENAME} ({KERAS_NOTOP_URL}) or the Coursera/MatConvNet {MATCONVNET_FILENAME} "
+        f"({MATCONVNET_PRETRAINED_PAGE}) in {PRETRAINED_FOLDER_NAME}/,\n"
+        "or try the pipeline with untrained weights: --weights random."
+    )

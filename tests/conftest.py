@@ -1,0 +1,15 @@
+"""Shared fixtures: quiet TensorFlow, seeded untrained weights."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import pytest  # noqa: E402
+
+from nst import weights  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def random_weights():
+    """Seeded untrained VGG19 weights (the --weights random source)."""
+    return weights.load_weights("random", seed=0)

@@ -1,0 +1,111 @@
+"""nst.config: Coursera defaults, layer names, validation of every field."""
+
+import dataclasses
+import math
+
+import pytest
+
+from nst import config as config_module
+from nst.config import ConfigError, StyleTransferConfig
+
+
+def make_config(**changes):
+    return StyleTransferConfig(content_image="content.png", style_image="style.png", **changes)
+
+
+def test_defaults_are_the_coursera_assignment():
+    config = make_config()
+    assert (config.alpha, config.beta, config.learning_rate) == (10.0, 40.0, 2.0)
+    assert (config.epochs, config.noise_ratio, config.image_size) == (200, 0.6, 400)
+    assert config.content_layer == "conv4_2"
+    assert config.style_layers == tuple((f"conv{block}_1", 0.2) for block in range(1, 6))
+    assert config.pooling == "avg"
+    assert config.weights == "imagenet"
+
+
+def test_config_is_frozen():
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        make_config().alpha = 1.0
+
+
+@pytest.mark.parametrize("name", ["conv4_2", "relu4_2", "block4_conv2", " Block4_Conv2 "])
+def test_layer_spellings_become_canonical(name):
+    assert config_module.canonical_layer_name(name) == "conv4_2"
+    assert config_module.keras_layer_name(name) == "block4_conv2"
+
+
+@pytest.mark.parametrize("name", ["conv6_1", "conv1_3", "block2_conv3", "fc1", "", "pool1"])
+def test_unknown_layers_are_refused(name):
+    with pytest.raises(ConfigError, match="unknown VGG19 layer"):
+        config_module.canonical_layer_name(name)
+
+
+def test_vgg19_has_sixteen_convolutions():
+    names = config_module.VGG19_LAYER_NAMES
+    assert len(names) == 16 and names[0] == "conv1_1" and names[-1] == "conv5_4"
+
+
+def test_style_layers_parse_from_text_with_keras_names():
+    config = make_config(style_layers="block1_conv1:0.5, conv3_1:1.5")
+    assert config.style_layers == (("conv1_1", 0.5), ("conv3_1", 1.5))
+    assert config.style_layer_names == ("conv1_1", "conv3_1")
+    assert config.style_layer_weights == (0.5, 1.5)
+
+
+def test_style_layers_without_weights_share_equally():
+    parsed = config_module.parse_layer_weights("conv1_1,conv2_1,conv3_1,conv4_1")
+    assert [weight for _, weight in parsed] == [0.25] * 4
+
+
+def test_style_layers_from_a_dict():
+    assert make_config(style_layers={"conv2_1": 1.0}).style_layers == (("conv2_1", 1.0),)
+
+
+def test_content_layer_accepts_keras_name():
+    assert make_config(content_layer="block5_conv2").content_layer == "conv5_2"
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"epochs": 0}, "epochs must be at least 1"),
+        ({"epochs": -5}, "epochs must be at least 1"),
+        ({"epochs": 2.5}, "epochs must be a whole number"),
+        ({"print_every": 0}, "print_every"),
+        ({"image_size": 0}, "image_size must be at least 16"),
+        ({"image_size": -400}, "image_size"),
+        ({"learning_rate": 0.0}, "learning_rate must be a positive"),
+        ({"learning_rate": math.nan}, "learning_rate must be a finite"),
+        ({"alpha": -1.0}, "alpha must be at least 0"),
+        ({"beta": math.inf}, "beta must be a finite number"),
+        ({"alpha": math.nan}, "alpha must be a finite number"),
+        ({"noise_ratio": 1.5}, "noise_ratio must be between 0 and 1"),
+        ({"noise_ratio": -0.1}, "noise_ratio must be between 0 and 1"),
+        ({"noise_ratio": math.nan}, "noise_ratio must be a finite number"),
+        ({"pooling": "min"}, "pooling must be one of avg, max"),
+        ({"weights": " "}, "weights must be"),
+        ({"seed": -1}, "seed must be at least 0"),
+        ({"content_layer": "conv9_9"}, "unknown VGG19 layer"),
+        ({"style_layers": "conv1_1:-0.2"}, "style layer weight of conv1_1 must be at least 0"),
+        ({"style_layers": "conv1_1:nan"}, "must be a finite number"),
+        ({"style_layers": "conv1_1:abc"}, "is not a number"),
+        ({"style_layers": "conv1_1:0.5,block1_conv1:0.5"}, "names a layer twice"),
+        ({"style_layers": ""}, "empty"),
+    ],
+)
+def test_bad_values_are_refused_with_the_setting_named(changes, message):
+    with pytest.raises(ConfigError, match=message):
+        make_config(**changes)
+
+
+def test_replace_validates_again():
+    config = make_config()
+    assert config.replace(epochs=3).epochs == 3
+    with pytest.raises(ConfigError):
+        config.replace(epochs=0)
+
+
+def test_to_dict_is_json_ready():
+    values = make_config().to_dict()
+    assert values["style_layers"]["conv1_1"] == 0.2
+    assert values["content_image"] == "content.png"

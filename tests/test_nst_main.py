@@ -1,0 +1,244 @@
+"""nst_main.py: flags become the right config, runs end to end, and every bad input is one clean line."""
+
+import os
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import nst_main
+from image_fixtures import png_claiming_size
+from nst import config as config_module
+
+PROJECT_DIR = pathlib.Path(nst_main.__file__).resolve().parent
+QUICK_RUN = ["--weights", "random", "--image_size", "32", "--epochs", "4", "--print_every", "2"]
+
+
+def write_picture(path, size=(48, 32), seed=0):
+    pixels = np.random.default_rng(seed).integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(path)
+    return str(path)
+
+
+@pytest.fixture
+def pictures(tmp_path):
+    return {"content": write_picture(tmp_path / "content.png"), "style": write_picture(tmp_path / "style.png", seed=1)}
+
+
+@pytest.fixture
+def run_cli(capsys):
+    """Parses the arguments as absl would and runs nst_main in this process; returns (code, stdout, stderr)."""
+
+    def run(*arguments):
+        nst_main.FLAGS.unparse_flags()
+        nst_main.FLAGS(["nst_main.py", *arguments])
+        code = nst_main.run(nst_main.FLAGS)
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    yield run
+    nst_main.FLAGS.unparse_flags()
+
+
+def parsed_config(*arguments):
+    nst_main.FLAGS.unparse_flags()
+    try:
+        nst_main.FLAGS(["nst_main.py", *arguments])
+        return nst_main.config_from_flags(nst_main.FLAGS)
+    finally:
+        nst_main.FLAGS.unparse_flags()
+
+
+def test_default_flags_hand_the_coursera_config_to_the_core():
+    config = parsed_config()
+    assert config == config_module.StyleTransferConfig(
+        content_image=str(PROJECT_DIR / "images" / "village.jpg"),
+        style_image=str(PROJECT_DIR / "images" / "swirls.jpg"),
+    )
+
+
+def test_original_app_flags_resolve_inside_images():
+    config = parsed_config(
+        "--content_image_filename", "mine.jpg", "--style_image_filename", "theirs.png",
+        "--epochs", "7", "--print_every", "3", "--learning_rate", "1.5", "--alpha", "5", "--beta", "50",
+    )
+    assert config.content_image == str(PROJECT_DIR / "images" / "mine.jpg")
+    assert config.style_image == str(PROJECT_DIR / "images" / "theirs.png")
+    assert (config.epochs, config.print_every, config.learning_rate, config.alpha, config.beta) == (7, 3, 1.5, 5, 50)
+
+
+def test_added_flags_reach_the_config():
+    config = parsed_config(
+        "--content_image", "/photos/c.jpg", "--style_image", "s.jpg", "--output_dir", "out", "--image_size", "256",
+        "--noise_ratio", "0.2", "--seed", "9", "--weights", "random", "--pooling", "max",
+        "--content_layer", "block5_conv2", "--style_layers", "conv1_1:1,block2_conv1:0.5", "--nodownload",
+    )
+    assert (config.content_image, config.style_image, config.output_dir) == ("/photos/c.jpg", "s.jpg", "out")
+    assert (config.image_size, config.noise_ratio, config.seed, config.weights) == (256, 0.2, 9, "random")
+    assert (config.pooling, config.content_layer) == ("max", "conv5_2")
+    assert config.style_layers == (("conv1_1", 1.0), ("conv2_1", 0.5))
+    assert config.allow_download is False
+
+
+def test_a_run_writes_snapshots_and_the_final_image(run_cli, pictures, tmp_path):
+    output_dir = tmp_path / "out"
+    code, out, err = run_cli(*QUICK_RUN, "--content_image", pictures["content"], "--style_image",
+                             pictures["style"], "--output_dir", str(output_dir))
+    assert code == 0, err
+    assert [line.split(":")[0] for line in out.splitlines() if line.startswith("Iteration")] == [
+        "Iteration 0", "Iteration 2", "Iteration 4"
+    ]
+    assert "total cost = " in out and "content cost = " in out and "style cost = " in out
+    assert "untrained" in err  # --weights random is announced
+    assert sorted(path.name for path in output_dir.iterdir()) == [
+        "generated_image.png", "iteration_0000.png", "iteration_0002.png", "iteration_0004.png"
+    ]
+    with Image.open(output_dir / "generated_image.png") as result:
+        assert result.size == (32, 21)  # longest side 32, the content's 3:2 aspect kept
+    with Image.open(output_dir / "iteration_0004.png") as last_snapshot, \
+            Image.open(output_dir / "generated_image.png") as result:
+        np.testing.assert_array_equal(np.asarray(last_snapshot), np.asarray(result))
+
+
+def test_style_image_is_resized_to_the_content(run_cli, tmp_path):
+    content = write_picture(tmp_path / "wide.png", size=(64, 16))
+    style = write_picture(tmp_path / "tall.png", size=(20, 90))
+    code, _, err = run_cli("--weights", "random", "--image_size", "64", "--epochs", "1", "--content_image",
+                           content, "--style_image", style, "--output_dir", str(tmp_path / "out"))
+    assert code == 0, err
+    with Image.open(tmp_path / "out" / "generated_image.png") as result:
+        assert result.size == (64, 16)
+
+
+def bad_image_files(tmp_path):
+    """name -> (path, words the error must contain)."""
+    directory = tmp_path / "a_folder"
+    directory.mkdir()
+    (tmp_path / "empty.png").write_bytes(b"")
+    (tmp_path / "notes.png").write_text("not a picture at all\n")
+    (tmp_path / "drawing.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>')
+    (tmp_path / "bomb.png").write_bytes(png_claiming_size(30000, 30000))
+    whole = pathlib.Path(write_picture(tmp_path / "whole.jpg", size=(64, 64))).read_bytes()
+    (tmp_path / "truncated.jpg").write_bytes(whole[: len(whole) // 2])
+    write_picture(tmp_path / "thin.png", size=(400, 3))
+    return {
+        "missing": (tmp_path / "missing.png", "no such file"),
+        "directory": (directory, "directory"),
+        "empty": (tmp_path / "empty.png", "empty"),
+        "not an image": (tmp_path / "notes.png", "not an image"),
+        "svg": (tmp_path / "drawing.svg", "SVG"),
+        "decompression bomb": (tmp_path / "bomb.png", "too large"),
+        "truncated": (tmp_path / "truncated.jpg", "truncated"),
+        "too thin": (tmp_path / "thin.png", "too thin"),
+    }
+
+
+def assert_clean_refusal(code, out, err, *expected_words):
+    assert code == nst_main.EXIT_BAD_INPUT
+    assert err.startswith("nst_main.py: error: ") and err.count("\n") == 1, err
+    assert "Traceback" not in err + out
+    for word in expected_words:
+        assert word in err, (word, err)
+
+
+@pytest.mark.parametrize("case", ["missing", "directory", "empty", "not an image", "svg", "decompression bomb",
+                                  "truncated", "too thin"])
+@pytest.mark.parametrize("role", ["content", "style"])
+def test_bad_images_are_refused_and_nothing_is_overwritten(run_cli, pictures, tmp_path, case, role):
+    path, problem = bad_image_files(tmp_path)[case]
+    output_dir = tmp_path / "out"
+    output_dir.mkdir()
+    (output_dir / "generated_image.png").write_bytes(b"an earlier result")
+    images = dict(pictures, **{role: str(path)})
+    code, out, err = run_cli(*QUICK_RUN, "--image_size", "400", "--content_image", images["content"],
+                             "--style_image", images["style"], "--output_dir", str(output_dir))
+    assert_clean_refusal(code, out, err, str(path), problem)
+    assert (output_dir / "generated_image.png").read_bytes() == b"an earlier result"
+    assert sorted(path.name for path in output_dir.iterdir()) == ["generated_image.png"]
+
+
+@pytest.mark.parametrize(
+    "arguments, expected",
+    [
+        (["--epochs", "0"], "epochs must be at least 1"),
+        (["--epochs", "-3"], "epochs must be at least 1"),
+        (["--alpha", "-1"], "alpha must be at least 0"),
+        (["--beta", "nan"], "beta must be a finite number"),
+        (["--alpha", "inf"], "alpha must be a finite number"),
+        (["--noise_ratio", "1.5"], "noise_ratio must be between 0 and 1"),
+        (["--image_size", "0"], "image_size must be at least 16"),
+        (["--learning_rate", "-2"], "learning_rate must be a positive"),
+        (["--style_layers", "conv1_1:-1"], "must be at least 0"),
+        (["--content_layer", "conv7_1"], "unknown VGG19 layer"),
+    ],
+)
+def test_bad_numbers_are_refused(run_cli, pictures, tmp_path, arguments, expected):
+    code, out, err = run_cli(*QUICK_RUN, "--content_image", pictures["content"], "--style_image",
+                             pictures["style"], "--output_dir", str(tmp_path / "out"), *arguments)
+    assert_clean_refusal(code, out, err, expected)
+    assert not (tmp_path / "out").exists()
+
+
+def test_unwritable_output_dir_is_refused_before_the_run(run_cli, pictures, tmp_path):
+    blocker = tmp_path / "a_file.txt"
+    blocker.write_text("in the way")
+    code, out, err = run_cli(*QUICK_RUN, "--content_image", pictures["content"], "--style_image",
+                             pictures["style"], "--output_dir", str(blocker / "out"))
+    assert_clean_refusal(code, out, err, str(blocker / "out"))
+    assert "Iteration" not in out
+
+
+@pytest.mark.parametrize("content", [b"just some text\n", b"\x89HDF\r\n\x1a\n" + b"\x00" * 64])
+def test_weights_file_that_is_not_what_it_claims(run_cli, pictures, tmp_path, content):
+    fake = tmp_path / "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
+    fake.write_bytes(content)
+    code, out, err = run_cli(*QUICK_RUN, "--weights", str(fake), "--content_image", pictures["content"],
+                             "--style_image", pictures["style"], "--output_dir", str(tmp_path / "out"))
+    assert_clean_refusal(code, out, err, str(fake))
+
+
+def test_no_weights_anywhere_names_the_folder_and_the_demo(run_cli, pictures, tmp_path, monkeypatch):
+    from nst import weights
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty_keras_home"))
+    monkeypatch.setattr(weights, "DEFAULT_SEARCH_DIRECTORIES", (tmp_path / "no_weights_here",))
+    code, out, err = run_cli("--weights", "imagenet", "--nodownload", "--content_image", pictures["content"],
+                             "--style_image", pictures["style"], "--output_dir", str(tmp_path / "out"))
+    assert code == nst_main.EXIT_BAD_INPUT
+    assert "Traceback" not in err
+    assert "pretrained-model" in err and "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5" in err
+    assert "--weights random" in err
+
+
+def run_script(*arguments, cwd=PROJECT_DIR):
+    environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    return subprocess.run([sys.executable, str(PROJECT_DIR / "nst_main.py"), *arguments], cwd=cwd,
+                          capture_output=True, text=True, timeout=300, env=environment)
+
+
+def test_script_end_to_end_on_the_shipped_sample_images(tmp_path):
+    completed = run_script("--weights", "random", "--image_size", "40", "--epochs", "2", "--print_every", "1",
+                           "--output_dir", str(tmp_path / "out"))
+    assert completed.returncode == 0, completed.stderr
+    assert "Iteration 2: total cost = " in completed.stdout
+    with Image.open(tmp_path / "out" / "generated_image.png") as result:
+        assert result.size == (40, 30)  # images/village.jpg is 400×300
+
+
+def test_script_bad_input_exits_non_zero_without_traceback(tmp_path):
+    completed = run_script("--weights", "random", "--content_image", str(tmp_path / "nope.jpg"),
+                           "--output_dir", str(tmp_path / "out"))
+    assert completed.returncode == nst_main.EXIT_BAD_INPUT
+    assert completed.stderr.strip() == f"nst_main.py: error: {tmp_path / 'nope.jpg'}: no such file"
+
+
+def test_script_absl_conventions(tmp_path):
+    helpfull = run_script("--helpfull")  # absl exits 1 after printing help
+    assert "--style_layers" in helpfull.stdout and "--noise_ratio" in helpfull.stdout
+    flagfile = tmp_path / "flags.txt"
+    flagfile.write_text("--epochs=0\n")
+    from_file = run_script("--flagfile", str(flagfile), "--weights", "random")
+    assert from_file.returncode == nst_main.EXIT_BAD_INPUT and "epochs must be at least 1" in from_file.stderr

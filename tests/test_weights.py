@@ -1,0 +1,443 @@
+"""nst.weights: the Keras .h5 and MatConvNet .mat readers, random weights, finding 'imagenet', and errors."""
+
+import pathlib
+
+import h5py
+import numpy as np
+import pytest
+import scipy.io
+
+import weight_fixtures
+from nst import weights
+
+DISTINCT_MEAN_RGB = (120.0, 110.0, 100.0)
+FEW_LAYERS = 5  # block1_conv1 … block3_conv1: every kind of channel change, about 2 MB
+
+
+@pytest.fixture(scope="module")
+def few_layers():
+    return weight_fixtures.random_vgg19_layers(seed=11, layer_count=FEW_LAYERS)
+
+
+@pytest.fixture
+def empty_keras_home(tmp_path, monkeypatch):
+    """Points Keras's cache at an empty folder, so a real ~/.keras never answers a test."""
+    keras_home = tmp_path / "keras_home"
+    keras_home.mkdir()
+    monkeypatch.setenv("KERAS_HOME", str(keras_home))
+    return keras_home
+
+
+def _write(kind, path, layers, mean_rgb=DISTINCT_MEAN_RGB):
+    """Writes layers as 'h5' (Keras's own naming), 'h5-keras2', 'mat-old' or 'mat-new'; returns the path as str."""
+    if kind == "h5":
+        return str(weight_fixtures.write_keras_h5(path, layers))
+    if kind == "h5-keras2":
+        return str(weight_fixtures.write_keras_h5(path, layers, weight_name_style="keras2"))
+    return str(weight_fixtures.write_matconvnet_mat(path, layers, mean_rgb, version=kind.split("-")[1]))
+
+
+def _assert_layers_equal(loaded_layers, expected_layers):
+    assert list(loaded_layers) == list(expected_layers)
+    for name, (kernel, bias) in expected_layers.items():
+        loaded_kernel, loaded_bias = loaded_layers[name]
+        assert loaded_kernel.dtype == np.float32 and loaded_bias.dtype == np.float32
+        np.testing.assert_array_equal(loaded_kernel, kernel, err_msg=name)
+        np.testing.assert_array_equal(loaded_bias, bias, err_msg=name)
+
+
+# ---------------------------------------------------------------------------
+# The fixtures are in the real formats
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("weight_name_style", ["keras1", "keras2"])
+def test_keras_own_vgg19_loads_the_fixture_h5(tmp_path, weight_name_style):
+    """keras.applications.VGG19 reads the fixture exactly: it is in Keras's real weights format."""
+    keras = pytest.importorskip("keras")
+    layers = weight_fixtures.random_vgg19_layers(seed=3)
+    path = str(weight_fixtures.write_keras_h5(
+        tmp_path / weights.KERAS_NOTOP_FILENAME, layers, weight_name_style=weight_name_style))
+
+    model = keras.applications.VGG19(include_top=False, weights=path)
+
+    keras_layers = {name: tuple(model.get_layer(name).get_weights()) for name in layers}
+    _assert_layers_equal(keras_layers, layers)
+    _assert_layers_equal(weights.load_weights(path).layers, layers)
+
+
+def test_matconvnet_fixture_versions_store_fields_in_their_published_orders(tmp_path, few_layers):
+    """The old file lists a layer's weights first, the new one its name first: the reader must go by name."""
+    old = scipy.io.loadmat(_write("mat-old", tmp_path / "old.mat", few_layers))
+    new = scipy.io.loadmat(_write("mat-new", tmp_path / "new.mat", few_layers))
+
+    assert old["layers"][0, 0].dtype.names == ("weights", "pad", "type", "name", "stride")
+    assert new["layers"][0, 0].dtype.names[:3] == ("name", "type", "weights")
+    assert "normalization" in old and "meta" not in old
+    assert "meta" in new and "normalization" not in new
+    assert [str(new["layers"][0, i]["type"][0, 0][0]) for i in range(3)] == ["conv", "relu", "conv"]
+
+
+# ---------------------------------------------------------------------------
+# Readers
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["h5", "h5-keras2", "mat-old", "mat-new"])
+def test_every_format_loads_the_same_kernels_and_biases(tmp_path, few_layers, kind):
+    loaded = weights.load_weights(_write(kind, tmp_path / "weights.bin", few_layers))
+    _assert_layers_equal(loaded.layers, few_layers)
+
+
+@pytest.mark.parametrize("kind", ["h5", "h5-keras2"])
+def test_keras_h5_uses_the_caffe_convention(tmp_path, few_layers, kind):
+    path = _write(kind, tmp_path / "weights.h5", few_layers)
+    loaded = weights.load_weights(path)
+    assert loaded.convention == weights.CAFFE_CONVENTION
+    assert loaded.path == path and path in loaded.source and loaded.warning is None
+
+
+@pytest.mark.parametrize("kind", ["mat-old", "mat-new"])
+def test_matconvnet_mat_uses_rgb_and_the_mean_in_the_file(tmp_path, few_layers, kind):
+    path = _write(kind, tmp_path / "weights.mat", few_layers, mean_rgb=DISTINCT_MEAN_RGB)
+    loaded = weights.load_weights(path)
+    assert loaded.convention.channel_order == "rgb"
+    assert loaded.convention.mean == pytest.approx(DISTINCT_MEAN_RGB, abs=1e-4)
+    assert loaded.convention.std == (1.0, 1.0, 1.0)
+    assert loaded.path == path and path in loaded.source and loaded.warning is None
+
+
+def test_matconvnet_kernels_are_transposed_from_width_first(tmp_path):
+    """MatConvNet stores [width, height, in, out]; Keras needs [height, width, in, out]."""
+    layers = weight_fixtures.random_vgg19_layers(seed=5, layer_count=1)
+    kernel, _ = layers["block1_conv1"]
+    assert not np.allclose(kernel, kernel.transpose(1, 0, 2, 3))  # a transposition would show
+    path = _write("mat-new", tmp_path / "weights.mat", layers)
+
+    stored = scipy.io.loadmat(path)["layers"][0, 0]["weights"][0, 0][0, 0]
+
+    np.testing.assert_array_equal(stored, kernel.transpose(1, 0, 2, 3))
+    np.testing.assert_array_equal(weights.load_weights(path).layers["block1_conv1"][0], kernel)
+
+
+def test_readers_skip_pooling_and_fully_connected_layers(tmp_path, few_layers):
+    small_dense = (np.ones((8, 4), np.float32), np.zeros(4, np.float32))
+    h5_path = weight_fixtures.write_keras_h5(
+        tmp_path / "full.h5", few_layers, extra_layers={"flatten": (), "fc1": small_dense})
+    small_conv = (np.ones((1, 1, 8, 4), np.float32), np.zeros(4, np.float32))
+    mat_path = weight_fixtures.write_matconvnet_mat(
+        tmp_path / "full.mat", few_layers, extra_conv_layers={"fc6": small_conv})
+
+    assert list(weights.load_weights(str(h5_path)).layers) == list(few_layers)
+    assert list(weights.load_weights(str(mat_path)).layers) == list(few_layers)
+
+
+def test_a_whole_model_h5_is_read_from_its_model_weights_group(tmp_path, few_layers):
+    """model.save(... .h5) nests the same layout under 'model_weights'."""
+    weights_path = weight_fixtures.write_keras_h5(tmp_path / "weights.h5", few_layers)
+    with h5py.File(weights_path, "r") as source, h5py.File(tmp_path / "model.h5", "w") as model_file:
+        model_file.attrs["model_config"] = b"{}"
+        group = model_file.create_group("model_weights")
+        group.attrs.update(source.attrs)
+        for name in source:
+            source.copy(source[name], group)
+
+    _assert_layers_equal(weights.load_weights(str(tmp_path / "model.h5")).layers, few_layers)
+
+
+def test_a_file_with_only_the_first_layers_loads_them(tmp_path):
+    layers = weight_fixtures.random_vgg19_layers(seed=2, layer_count=2)
+    loaded = weights.load_weights(_write("h5", tmp_path / "two.h5", layers))
+    assert list(loaded.layers) == ["block1_conv1", "block1_conv2"]
+
+
+def test_file_type_comes_from_content_not_name(tmp_path, few_layers):
+    h5_named_mat = _write("h5", tmp_path / "looks_like.mat", few_layers)
+    mat_named_h5 = _write("mat-old", tmp_path / "looks_like.h5", few_layers)
+    assert weights.load_weights(h5_named_mat).convention.channel_order == "bgr"
+    assert weights.load_weights(mat_named_h5).convention.channel_order == "rgb"
+
+
+# ---------------------------------------------------------------------------
+# Input conventions
+# ---------------------------------------------------------------------------
+
+
+def test_caffe_preprocess_is_the_rgb_preprocess_reversed():
+    rgb_pixels = np.random.default_rng(0).uniform(0, 255, (2, 5, 7, 3)).astype(np.float32)
+    rgb_convention = weights.InputConvention("rgb", mean=weights.CAFFE_CONVENTION.mean)
+
+    caffe_input = weights.CAFFE_CONVENTION.preprocess(rgb_pixels)
+    np.testing.assert_allclose(caffe_input, rgb_convention.preprocess(rgb_pixels)[..., ::-1], atol=1e-5)
+    np.testing.assert_allclose(
+        weights.CAFFE_CONVENTION.preprocess(rgb_pixels)[0, 0, 0],
+        (rgb_pixels[0, 0, 0] - np.float32([123.68, 116.779, 103.939]))[::-1], atol=1e-4)
+
+
+def _first_convolution(convention, kernel, bias, rgb_image):
+    """conv1_1 with 'same' padding on one image, in numpy, independent of TensorFlow."""
+    network_input = convention.preprocess(rgb_image)
+    padded = np.pad(network_input, ((1, 1), (1, 1), (0, 0)))
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (3, 3), axis=(0, 1))  # H×W×C×3×3
+    return np.einsum("yxcij,ijco->yxo", windows, kernel) + bias
+
+
+def test_keras_and_matconvnet_files_of_one_network_give_the_same_first_activations(tmp_path, few_layers):
+    """As published: Keras's file expects BGR, MatConvNet's importer reversed conv1_1 to take RGB."""
+    h5_path = _write("h5", tmp_path / "caffe.h5", few_layers)
+    mat_layers = weight_fixtures.reverse_first_layer_channels(few_layers)
+    mat_path = _write("mat-old", tmp_path / "matconvnet.mat", mat_layers, mean_rgb=weights.CAFFE_CONVENTION.mean)
+    rgb_image = np.random.default_rng(1).uniform(0, 255, (6, 8, 3)).astype(np.float32)
+
+    from_h5, from_mat = weights.load_weights(h5_path), weights.load_weights(mat_path)
+    activations_h5 = _first_convolution(from_h5.convention, *from_h5.layers["block1_conv1"], rgb_image)
+    activations_mat = _first_convolution(from_mat.convention, *from_mat.layers["block1_conv1"], rgb_image)
+
+    np.testing.assert_allclose(activations_mat, activations_h5, rtol=1e-4, atol=1e-3)
+
+
+# ---------------------------------------------------------------------------
+# Random weights
+# ---------------------------------------------------------------------------
+
+
+def test_random_weights_have_vgg19_shapes_and_he_scale():
+    random = weights.load_weights("random", seed=0)
+    assert list(random.layers) == list(weights.VGG19_KERNEL_SHAPES)
+    assert len(random.layers) == 16
+    for name, (kernel, bias) in random.layers.items():
+        assert kernel.shape == weights.VGG19_KERNEL_SHAPES[name] and kernel.dtype == np.float32
+        assert bias.shape == (kernel.shape[3],) and not bias.any()
+    kernel = random.layers["block5_conv4"][0]
+    assert kernel.std() == pytest.approx(np.sqrt(2 / (9 * 512)), rel=0.01)
+    assert random.convention == weights.CAFFE_CONVENTION and random.path is None
+    assert random.source == "random untrained VGG19 (seed 0)"
+
+
+def test_random_weights_depend_only_on_the_seed():
+    first, again, other = (weights.load_weights("random", seed=seed) for seed in (4, 4, 5))
+    _assert_layers_equal(again.layers, first.layers)
+    assert not np.array_equal(first.layers["block1_conv1"][0], other.layers["block1_conv1"][0])
+
+
+def test_random_weights_warn_that_they_are_untrained():
+    warning = weights.load_weights("random").warning
+    assert "untrained" in warning and "ImageNet" in warning and "pretrained-model/README.md" in warning
+
+
+# ---------------------------------------------------------------------------
+# Errors name the file and the problem
+# ---------------------------------------------------------------------------
+
+
+def _missing(tmp_path):
+    return tmp_path / "nowhere.h5"
+
+
+def _directory(tmp_path):
+    (tmp_path / "folder.h5").mkdir()
+    return tmp_path / "folder.h5"
+
+
+def _empty(tmp_path):
+    (tmp_path / "empty.h5").write_bytes(b"")
+    return tmp_path / "empty.h5"
+
+
+def _text(tmp_path):
+    (tmp_path / "notes.h5").write_text("these are not weights\n")
+    return tmp_path / "notes.h5"
+
+
+def _truncated_h5(tmp_path):
+    path = weight_fixtures.write_keras_h5(tmp_path / "cut.h5", weight_fixtures.random_vgg19_layers(0, FEW_LAYERS))
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+def _truncated_mat(tmp_path):
+    path = weight_fixtures.write_matconvnet_mat(tmp_path / "cut.mat", weight_fixtures.random_vgg19_layers(0, 3))
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+def _h5_without_keras_layout(tmp_path):
+    with h5py.File(tmp_path / "plain.h5", "w") as h5_file:
+        h5_file.create_dataset("data", data=np.zeros(3))
+    return tmp_path / "plain.h5"
+
+
+def _mat_without_layers(tmp_path):
+    return weight_fixtures.write_matconvnet_mat(
+        tmp_path / "nolayers.mat", weight_fixtures.random_vgg19_layers(0, 1), include_layers=False)
+
+
+def _mat_without_vgg_layers(tmp_path):
+    scipy.io.savemat(tmp_path / "other.mat", {"layers": np.zeros((1, 3))})
+    return tmp_path / "other.mat"
+
+
+def _matlab_73(tmp_path):
+    header = b"MATLAB 7.3 MAT-file, Platform: GLNXA64".ljust(512, b" ")  # then an HDF5 file
+    (tmp_path / "v73.mat").write_bytes(header + b"\x89HDF\r\n\x1a\n")
+    return tmp_path / "v73.mat"
+
+
+def _wrong_kernel_shape_layers():
+    layers = weight_fixtures.random_vgg19_layers(0, 3)
+    kernel, bias = layers["block2_conv1"]
+    layers["block2_conv1"] = (kernel[:, :, :32, :], bias)  # 32 input channels instead of block1's 64
+    return layers
+
+
+def _wrong_shape_h5(tmp_path):
+    return weight_fixtures.write_keras_h5(tmp_path / "wrong.h5", _wrong_kernel_shape_layers())
+
+
+def _wrong_shape_mat(tmp_path):
+    layers = _wrong_kernel_shape_layers()
+    return weight_fixtures.write_matconvnet_mat(tmp_path / "wrong.mat", layers, version="new")
+
+
+def _narrow_network_h5(tmp_path):
+    return weight_fixtures.write_keras_h5(
+        tmp_path / "narrow.h5", weight_fixtures.random_vgg19_layers(0, 3, width_divisor=2))
+
+
+def _wrong_bias_h5(tmp_path):
+    layers = weight_fixtures.random_vgg19_layers(0, 1)
+    layers["block1_conv1"] = (layers["block1_conv1"][0], np.zeros(63, np.float32))
+    return weight_fixtures.write_keras_h5(tmp_path / "bias.h5", layers)
+
+
+@pytest.mark.parametrize("make_file, problem", [
+    (_missing, "no such file"),
+    (_directory, "is a folder"),
+    (_empty, "empty"),
+    (_text, "not a VGG19 weights file this tool can read"),
+    (_truncated_h5, "not a readable Keras .h5"),
+    (_truncated_mat, "not a readable MATLAB .mat"),
+    (_h5_without_keras_layout, "layer_names"),
+    (_mat_without_layers, "without a 'layers' variable"),
+    (_mat_without_vgg_layers, "no VGG19 convolution layers"),
+    (_matlab_73, "MATLAB v7.3"),
+    (_wrong_shape_h5, "block2_conv1 has a kernel of shape (3, 3, 32, 128); VGG19's is (3, 3, 64, 128)"),
+    (_wrong_shape_mat, "conv2_1 has a kernel of shape (3, 3, 32, 128); VGG19's is (3, 3, 64, 128)"),
+    (_narrow_network_h5, "block1_conv1 has a kernel of shape (3, 3, 3, 32)"),
+    (_wrong_bias_h5, "block1_conv1 has 63 biases"),
+])
+def test_bad_files_raise_one_line_weights_errors_naming_the_file(tmp_path, make_file, problem):
+    path = str(make_file(tmp_path))
+    with pytest.raises(weights.WeightsError) as raised:
+        weights.load_weights(path)
+    message = str(raised.value)
+    assert message.startswith(f"{path}: ") and problem in message
+    assert "\n" not in message
+
+
+# ---------------------------------------------------------------------------
+# Finding 'imagenet'
+# ---------------------------------------------------------------------------
+
+
+def _refuse_download(*args, **kwargs):
+    raise AssertionError("no download expected")
+
+
+def test_imagenet_missing_everywhere_explains_where_to_put_the_file(tmp_path, empty_keras_home):
+    with pytest.raises(weights.WeightsError) as raised:
+        weights.load_weights("imagenet", search_directories=[tmp_path / "pretrained-model"], allow_download=False)
+    message = str(raised.value)
+    for expected in ("pretrained-model/", weights.KERAS_NOTOP_FILENAME, weights.KERAS_NOTOP_URL,
+                     weights.MATCONVNET_FILENAME, weights.MATCONVNET_PRETRAINED_PAGE, "--weights random",
+                     str(empty_keras_home / "models")):
+        assert expected in message
+    assert message.count("\n") <= 2
+
+
+def test_imagenet_download_failure_gives_the_same_clean_error(tmp_path, empty_keras_home, monkeypatch):
+    keras = pytest.importorskip("keras")
+    requests = []
+
+    def failing_get_file(*args, **kwargs):
+        requests.append((args, kwargs))
+        raise Exception("URL fetch failure on https://storage.googleapis.com/…: None -- no network")
+
+    monkeypatch.setattr(keras.utils, "get_file", failing_get_file)
+    with pytest.raises(weights.WeightsError) as raised:
+        weights.load_weights("imagenet", search_directories=[tmp_path], allow_download=True)
+
+    message = str(raised.value)
+    assert "pretrained-model/" in message and "--weights random" in message and "URL fetch failure" in message
+    assert requests == [((weights.KERAS_NOTOP_FILENAME, weights.KERAS_NOTOP_URL),
+                         {"cache_subdir": "models", "file_hash": "253f8cb515780f3b799900260a226db6"})]
+
+
+def test_imagenet_uses_what_keras_downloads(tmp_path, empty_keras_home, monkeypatch, few_layers):
+    keras = pytest.importorskip("keras")
+    downloaded = _write("h5", tmp_path / "downloaded.h5", few_layers)
+    monkeypatch.setattr(keras.utils, "get_file", lambda *args, **kwargs: downloaded)
+
+    loaded = weights.load_weights("imagenet", search_directories=[tmp_path / "empty"], allow_download=True)
+
+    assert loaded.path == downloaded
+
+
+def test_imagenet_found_in_a_search_directory(tmp_path, empty_keras_home, few_layers):
+    folder = tmp_path / "pretrained-model"
+    folder.mkdir()
+    path = _write("h5", folder / weights.KERAS_NOTOP_FILENAME, few_layers)
+
+    loaded = weights.load_weights("imagenet", search_directories=[tmp_path / "elsewhere", folder],
+                                  allow_download=False)
+
+    assert loaded.path == path and loaded.convention == weights.CAFFE_CONVENTION
+    _assert_layers_equal(loaded.layers, few_layers)
+
+
+def test_imagenet_reads_the_coursera_mat_when_it_is_the_only_file(tmp_path, empty_keras_home, few_layers):
+    path = _write("mat-old", tmp_path / weights.MATCONVNET_FILENAME, few_layers)
+    loaded = weights.load_weights("imagenet", search_directories=[tmp_path], allow_download=False)
+    assert loaded.path == path and loaded.convention.channel_order == "rgb"
+
+
+def test_imagenet_prefers_keras_files_to_the_mat(tmp_path, empty_keras_home, few_layers):
+    _write("mat-old", tmp_path / weights.MATCONVNET_FILENAME, few_layers)
+    full = _write("h5", tmp_path / weights.KERAS_FULL_FILENAME, few_layers)
+    assert weights.load_weights("imagenet", search_directories=[tmp_path], allow_download=False).path == full
+    notop = _write("h5", tmp_path / weights.KERAS_NOTOP_FILENAME, few_layers)
+    assert weights.load_weights("imagenet", search_directories=[tmp_path], allow_download=False).path == notop
+
+
+def test_imagenet_found_in_the_keras_cache(tmp_path, empty_keras_home, monkeypatch, few_layers):
+    (empty_keras_home / "models").mkdir()
+    path = _write("h5", empty_keras_home / "models" / weights.KERAS_NOTOP_FILENAME, few_layers)
+    monkeypatch.setattr(weights, "_download_keras_notop_weights", _refuse_download)
+
+    loaded = weights.load_weights("imagenet", search_directories=[tmp_path / "empty"], allow_download=True)
+
+    assert loaded.path == path
+
+
+def test_a_damaged_imagenet_file_is_reported_not_skipped(tmp_path, empty_keras_home):
+    (tmp_path / weights.KERAS_NOTOP_FILENAME).write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 64)
+    with pytest.raises(weights.WeightsError, match=weights.KERAS_NOTOP_FILENAME):
+        weights.load_weights("imagenet", search_directories=[tmp_path], allow_download=False)
+
+
+def test_default_search_directories_are_the_projects_and_the_working_folders(tmp_path, empty_keras_home,
+                                                                            monkeypatch, few_layers):
+    project_folder = pathlib.Path(weights.__file__).resolve().parent.parent / "pretrained-model"
+    assert weights.DEFAULT_SEARCH_DIRECTORIES[0] == project_folder
+    # The second is relative, so it follows the working folder at call time.
+    working_folder = weights.DEFAULT_SEARCH_DIRECTORIES[1]
+    monkeypatch.setattr(weights, "DEFAULT_SEARCH_DIRECTORIES", (tmp_path / "empty", working_folder))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pretrained-model").mkdir()
+    _write("h5", tmp_path / "pretrained-model" / weights.KERAS_NOTOP_FILENAME, few_layers)
+
+    loaded = weights.load_weights("imagenet", allow_download=False)
+
+    assert pathlib.Path(loaded.path).resolve() == tmp_path / "pretrained-model" / weights.KERAS_NOTOP_FILENAME
