@@ -2,6 +2,7 @@
 
 import os
 import pathlib
+import signal
 import sys
 
 # TensorFlow prints start-up chatter on stderr unless told otherwise; keep the
@@ -17,6 +18,7 @@ DEFAULT_STYLE_LAYERS_TEXT = "conv1_1:0.2,conv2_1:0.2,conv3_1:0.2,conv4_1:0.2,con
 
 EXIT_BAD_INPUT = 1
 EXIT_NON_FINITE = 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, the shell's convention; SIGTERM gives 143
 
 # The original Coursera app's flags.
 flags.DEFINE_string("content_image_filename", "village.jpg", "Content image, a file name inside images/.")
@@ -38,6 +40,18 @@ flags.DEFINE_bool("download", True, "Let Keras download the ImageNet weights whe
 flags.DEFINE_enum("pooling", "avg", ["avg", "max"], "Pooling between VGG blocks (Coursera and Gatys use avg).")
 flags.DEFINE_string("content_layer", "conv4_2", "Content layer (conv4_2, or a Keras name such as block4_conv2).")
 flags.DEFINE_string("style_layers", DEFAULT_STYLE_LAYERS_TEXT, "Style layers with weights, name:weight,...")
+# Speed and quality.
+flags.DEFINE_enum("optimizer", "adam", ["adam", "lbfgs"], "adam (Coursera) or lbfgs (L-BFGS-B, pixels kept in 0-255).")
+flags.DEFINE_string("init", "noise", "Start image: noise (Coursera blend), content, style, random, or a path.")
+flags.DEFINE_float("tv_weight", 0.0, "Weight of the total variation of the generated image (pixel units).")
+flags.DEFINE_integer("scales", 1, "Coarse-to-fine sizes, doubling up to --image_size; --epochs at each.")
+flags.DEFINE_enum("precision", "float32", ["float32", "bfloat16"], "Arithmetic of the VGG convolutions.")
+flags.DEFINE_bool("jit", False, "XLA-compile the cost-and-gradient step.")
+flags.DEFINE_bool("deterministic", True, "TensorFlow op determinism: same seed and inputs give the same image.")
+# Runs.
+flags.DEFINE_bool("quiet", False, "Print nothing but errors.")
+flags.DEFINE_bool("overwrite", False, "Write over an earlier run in --output_dir instead of a new run_N subfolder.")
+flags.DEFINE_string("resume", None, "Continue the interrupted run in this output folder (its run.json config).")
 
 FLAGS = flags.FLAGS
 
@@ -68,6 +82,13 @@ def config_from_flags(flag_values):
         content_layer=flag_values.content_layer,
         style_layers=config_module.parse_layer_weights(flag_values.style_layers),
         allow_download=flag_values.download,
+        optimizer=flag_values.optimizer,
+        init=flag_values.init,
+        tv_weight=flag_values.tv_weight,
+        scales=flag_values.scales,
+        precision=flag_values.precision,
+        jit=flag_values.jit,
+        deterministic=flag_values.deterministic,
     )
 
 
@@ -95,16 +116,80 @@ def _fail(message, exit_code=EXIT_BAD_INPUT):
     return exit_code
 
 
-def _print_snapshot_and_save(output_dir):
+class StopRequest:
+    """SIGINT and SIGTERM ask the loop to stop after the current iteration instead of killing the process."""
+
+    def __init__(self):
+        self.signal_number = None
+        self._previous = {}
+
+    def __enter__(self):
+        for signal_number in (signal.SIGINT, signal.SIGTERM):
+            self._previous[signal_number] = signal.signal(signal_number, self._handle)
+        return self
+
+    def __exit__(self, *exception):
+        for signal_number, handler in self._previous.items():
+            signal.signal(signal_number, handler)
+
+    def _handle(self, signal_number, frame):
+        if self.signal_number is not None and signal_number == signal.SIGINT:
+            raise KeyboardInterrupt  # a second Ctrl-C: the user does not want to wait
+        self.signal_number = signal_number
+
+    def requested(self):
+        return self.signal_number is not None
+
+
+def _new_run_setup(flag_values):
     from nst import outputs
 
-    def on_snapshot(snapshot):
-        outputs.save_snapshot(output_dir, snapshot)
-        rate = snapshot.elapsed_seconds / snapshot.iteration if snapshot.iteration else 0.0
-        timing = f" [{snapshot.elapsed_seconds:.1f} s, {rate:.2f} s/iteration]" if snapshot.iteration else ""
-        print(outputs.describe_costs(snapshot.iteration, snapshot.costs) + timing, flush=True)
+    config = config_from_flags(flag_values)
+    output_dir = outputs.choose_output_directory(config.output_dir, flag_values.overwrite)
+    return config, output_dir, None, None
 
-    return on_snapshot
+
+def _resume_setup(flag_values):
+    """Config, folder, state and record of the interrupted run in --resume's folder."""
+    from nst import config as config_module
+    from nst import files
+    from nst import outputs
+    from nst import transfer
+
+    output_dir = pathlib.Path(flag_values.resume)
+    record = outputs.load_run_record(output_dir)
+    try:
+        config = config_module.StyleTransferConfig(**record["config"])
+    except (KeyError, TypeError) as error:
+        raise files.OutputError(str(output_dir), f"run.json has no usable config ({error})") from None
+    iteration, image, optimizer_state = outputs.load_resume_state(output_dir)
+    if iteration >= config.total_iterations:
+        raise files.OutputError(str(output_dir), f"this run already finished its {iteration} iterations")
+    return config, output_dir, transfer.ResumeState(iteration, image, optimizer_state), record
+
+
+def _announce(display, config, prepared, output_dir, resume):
+    if prepared.loaded_weights.warning:
+        print(f"Warning: {prepared.loaded_weights.warning}", file=sys.stderr)
+    width, height = prepared.content_size(config.image_size)
+    display.write(f"Weights: {prepared.loaded_weights.source}")
+    start = f"resuming at iteration {resume.iteration} of {config.total_iterations}" if resume else (
+        f"{config.total_iterations} iterations ({config.optimizer})")
+    display.write(f"Painting {config.content_image} ({width}×{height}) in the style of {config.style_image}, "
+                  f"{start}; files in {output_dir}/")
+
+
+def _exit_code(result, recorder, display, stop, final_path):
+    if result.interrupted:
+        display.write(f"Interrupted at iteration {result.iterations}: saved {final_path} and "
+                      f"{recorder.output_dir / 'run.json'}; continue with --resume {recorder.output_dir}")
+        return 128 + stop.signal_number
+    if result.stop_reason:
+        return _fail(f"stopped early: {result.stop_reason}; saved it to {final_path}", EXIT_NON_FINITE)
+    evaluations = f", {result.evaluations} cost evaluations" if result.evaluations != result.iterations_run else ""
+    display.write(f"Done in {result.elapsed_seconds:.1f} s ({result.seconds_per_iteration:.3f} s/iteration"
+                  f"{evaluations}): {final_path}")
+    return 0
 
 
 def run(flag_values):
@@ -113,34 +198,48 @@ def run(flag_values):
     from nst import config as config_module
     from nst import files
     from nst import images
+    from nst import optimize
     from nst import outputs
+    from nst import progress
     from nst import transfer
     from nst import weights
 
     try:
-        config = config_from_flags(flag_values)
-        output_dir = files.prepare_output_directory(config.output_dir)
+        setup = _resume_setup if flag_values.resume else _new_run_setup
+        config, output_dir, resume, record = setup(flag_values)
         prepared = transfer.prepare(config)
+        # Created only once every input is known good, so a refused run leaves no empty folder.
+        output_dir = files.prepare_output_directory(output_dir)
     except (config_module.ConfigError, images.ImageError, weights.WeightsError, files.OutputError) as error:
         return _fail(error)
-    if prepared.loaded_weights.warning:
-        print(f"Warning: {prepared.loaded_weights.warning}", file=sys.stderr)
-    height, width = prepared.content_pixels.shape[:2]
-    print(f"Weights: {prepared.loaded_weights.source}")
-    print(f"Painting {config.content_image} ({width}×{height}) in the style of {config.style_image}, "
-          f"{config.epochs} iterations; snapshots in {output_dir}/", flush=True)
-    result = transfer.run(config, prepared, on_snapshot=_print_snapshot_and_save(output_dir))
-    final_path = outputs.save_final_image(output_dir, result.image)
-    if result.stop_reason:
-        return _fail(f"stopped early: {result.stop_reason}; saved it to {final_path}", EXIT_NON_FINITE)
-    print(f"Done in {result.elapsed_seconds:.1f} s ({result.seconds_per_iteration:.3f} s/iteration): {final_path}")
-    return 0
+    first_iteration = resume.iteration if resume else 0
+    display = progress.ProgressDisplay(config.total_iterations, first_iteration, quiet=flag_values.quiet)
+    _announce(display, config, prepared, output_dir, resume)
+    recorder = outputs.RunRecorder(output_dir, config, prepared)
+    if record is not None:
+        recorder.resume_from(record)
+    with StopRequest() as stop:
+        callbacks = optimize.Callbacks(
+            on_iteration=lambda iteration, costs: (recorder.on_iteration(iteration, costs),
+                                                   display.on_iteration(iteration, costs)),
+            on_snapshot=lambda snapshot: (recorder.on_snapshot(snapshot), display.on_snapshot(snapshot)),
+            should_stop=stop.requested,
+        )
+        result = transfer.run(config, prepared, callbacks, resume)
+        display.close()
+        status = "interrupted" if result.interrupted else ("stopped" if result.stop_reason else "finished")
+        final_path = recorder.finish(result, status)
+    return _exit_code(result, recorder, display, stop, final_path)
 
 
 def main(argv):
     if len(argv) > 1:
         return _fail(f"unexpected arguments: {' '.join(argv[1:])} (flags start with --)")
-    return run(FLAGS)
+    try:
+        return run(FLAGS)
+    except KeyboardInterrupt:  # a Ctrl-C before the loop started, or a second one: nothing to save
+        print("nst_main.py: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -1,0 +1,64 @@
+"""Neural style transfer in TensorFlow 2 / Keras: the public Python API."""
+
+import dataclasses
+import pathlib
+
+from nst.config import ConfigError, StyleTransferConfig
+
+__all__ = ["ConfigError", "StyleTransferConfig", "Progress", "stylize"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Progress:
+    """What stylize's callback receives at each snapshot."""
+
+    iteration: int
+    image: object  # PIL.Image.Image
+    costs: object  # nst.optimize.Costs: total, content, style, tv
+
+
+def _describe(image_or_path):
+    """The config's record of an input: its path, or a placeholder for an in-memory image."""
+    if isinstance(image_or_path, (str, pathlib.Path)):
+        return str(image_or_path)
+    return f"<in-memory {type(image_or_path).__name__}>"
+
+
+def _live_preview():
+    """A callback that shows each snapshot in place in Jupyter, or None outside a notebook."""
+    try:
+        from IPython import display as ipython_display
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    if get_ipython() is None:
+        return None
+    handle = ipython_display.display(None, display_id=True)
+    return lambda progress: handle.update(progress.image)
+
+
+def stylize(content, style, callback=None, preview=False, **config_fields):
+    """Paints `content` in the manner of `style`; returns a PIL.Image.Image.
+
+    content, style: paths, PIL images or H×W×3 arrays (0–255). config_fields are
+    StyleTransferConfig fields (epochs=, image_size=, weights=, optimizer=, …) with the
+    same defaults as the command line. callback(Progress) is called at every snapshot
+    (every print_every iterations and at the end); preview=True shows the image updating
+    in a Jupyter notebook. Writes no files. Raises ConfigError, nst.images.ImageError,
+    nst.weights.WeightsError on bad input.
+    """
+    from nst import images
+    from nst import optimize
+    from nst import transfer
+
+    config = StyleTransferConfig(content_image=_describe(content), style_image=_describe(style), **config_fields)
+    prepared = transfer.prepare(config, content=content, style=style)
+    listeners = [listener for listener in (callback, _live_preview() if preview else None) if listener]
+
+    def on_snapshot(snapshot):
+        progress = Progress(snapshot.iteration, images.to_pil(snapshot.image), snapshot.costs)
+        for listener in listeners:
+            listener(progress)
+
+    result = transfer.run(config, prepared, optimize.Callbacks(on_snapshot=on_snapshot if listeners else None))
+    return images.to_pil(result.image)

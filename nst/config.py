@@ -24,6 +24,9 @@ DEFAULT_STYLE_LAYERS = (
     ("conv5_1", 0.2),
 )
 POOLING_MODES = ("avg", "max")
+OPTIMIZERS = ("adam", "lbfgs")
+INIT_MODES = ("noise", "content", "style", "random")  # anything else is a path to an image
+PRECISIONS = ("float32", "bfloat16")
 WEIGHT_SOURCES = ("imagenet", "random")  # anything else is a path to a weights file
 MIN_IMAGE_SIZE = 16  # VGG19 pools four times before conv5_1: 16 pixels become one
 
@@ -91,6 +94,11 @@ def _require_at_least(name, value, minimum):
         raise ConfigError(f"{name} must be at least {minimum}, got {value!r}")
 
 
+def _require_choice(name, value, choices):
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+
+
 def _require_integer(name, value, minimum):
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(f"{name} must be a whole number, got {value!r}")
@@ -121,6 +129,13 @@ class StyleTransferConfig:
     content_layer: str = DEFAULT_CONTENT_LAYER
     style_layers: tuple = DEFAULT_STYLE_LAYERS
     allow_download: bool = True  # let Keras download ImageNet weights when none are found locally
+    optimizer: str = "adam"
+    init: str = "noise"  # noise (Coursera blend), content, style, random, or a path to an image
+    tv_weight: float = 0.0  # total variation of the generated image, in pixel units
+    scales: int = 1  # coarse-to-fine sizes growing by 2× up to image_size; epochs iterations at each
+    precision: str = "float32"  # bfloat16: convolutions in bfloat16, image, Grams and costs in float32
+    jit: bool = False  # XLA-compile the cost-and-gradient step
+    deterministic: bool = True  # TensorFlow op determinism: same seed and inputs, same image
 
     def __post_init__(self):
         _require_integer("image_size", self.image_size, MIN_IMAGE_SIZE)
@@ -135,8 +150,19 @@ class StyleTransferConfig:
         _require_finite("noise_ratio", self.noise_ratio)
         if not 0 <= self.noise_ratio <= 1:
             raise ConfigError(f"noise_ratio must be between 0 and 1, got {self.noise_ratio!r}")
-        if self.pooling not in POOLING_MODES:
-            raise ConfigError(f"pooling must be one of {', '.join(POOLING_MODES)}, got {self.pooling!r}")
+        _require_choice("pooling", self.pooling, POOLING_MODES)
+        _require_integer("scales", self.scales, 1)
+        _require_at_least("tv_weight", self.tv_weight, 0)
+        _require_choice("optimizer", self.optimizer, OPTIMIZERS)
+        _require_choice("precision", self.precision, PRECISIONS)
+        if not str(self.init).strip():
+            raise ConfigError(f"init must be one of {', '.join(INIT_MODES)} or a path to an image")
+        smallest_side = self.image_size / 2 ** (self.scales - 1)
+        if smallest_side < MIN_IMAGE_SIZE:
+            raise ConfigError(
+                f"scales {self.scales} with image_size {self.image_size} would start at {smallest_side:g} pixels; "
+                f"the smallest scale needs at least {MIN_IMAGE_SIZE}"
+            )
         if not str(self.weights).strip():
             raise ConfigError("weights must be 'imagenet', 'random' or a path to a weights file")
         # Frozen dataclass: normalised values are stored once, here, so every reader sees one spelling.
@@ -167,6 +193,14 @@ class StyleTransferConfig:
     @property
     def style_layer_weights(self):
         return tuple(weight for _, weight in self.style_layers)
+
+    def scale_sizes(self):
+        """Longest sides of the coarse-to-fine scales, smallest first, ending at image_size."""
+        return tuple(round(self.image_size / 2 ** (self.scales - 1 - index)) for index in range(self.scales))
+
+    @property
+    def total_iterations(self):
+        return self.epochs * self.scales
 
     def replace(self, **changes):
         """Returns a validated copy with some fields changed."""

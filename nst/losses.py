@@ -68,3 +68,12 @@ def style_cost(style_activations, generated_activations, layer_weights):
 def total_cost(J_content, J_style, alpha=10, beta=40):
     """J = α·J_content + β·J_style (names as in the Coursera assignment)."""
     return alpha * J_content + beta * J_style
+
+
+def total_variation_cost(images):
+    """Σ over the batch of tf.image.total_variation: absolute differences of neighbouring pixels, in pixel units.
+
+    Added by this project (not in the Coursera assignment) to smooth high-frequency
+    noise, as Johnson et al. and jcjohnson/neural-style do.
+    """
+    return tf.reduce_sum(tf.image.total_variation(tf.convert_to_tensor(images, tf.float32)))

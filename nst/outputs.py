@@ -1,10 +1,32 @@
-"""What a run leaves in its output folder: numbered snapshots and the final image."""
+"""What a run leaves in its output folder: snapshots, resume state, run.json, animation, loss plot and summary."""
 
+import dataclasses
+import hashlib
+import io
+import json
+import os
 import pathlib
+import platform
+import re
+import time
 
+import numpy as np
+import PIL.Image
+
+from nst import files
 from nst import images
 
 FINAL_IMAGE_NAME = "generated_image.png"
+RUN_RECORD_NAME = "run.json"
+RESUME_STATE_NAME = "resume_state.npz"
+ANIMATION_NAME = "progress.gif"
+VIDEO_NAME = "progress.mp4"
+LOSS_PLOT_NAME = "losses.png"
+SUMMARY_NAME = "summary.png"
+_SNAPSHOT_PATTERN = re.compile(r"^iteration_\d+\.png$")
+_RUN_FILE_NAMES = {FINAL_IMAGE_NAME, RUN_RECORD_NAME, RESUME_STATE_NAME, ANIMATION_NAME, VIDEO_NAME,
+                   LOSS_PLOT_NAME, SUMMARY_NAME}
+GIF_FRAME_MILLISECONDS = 250
 
 
 def snapshot_path(output_dir, iteration):
@@ -16,23 +38,280 @@ def final_image_path(output_dir):
     return pathlib.Path(output_dir) / FINAL_IMAGE_NAME
 
 
-def save_snapshot(output_dir, snapshot):
-    """Writes a Snapshot's image (clipped to 0–255) atomically; returns its path."""
-    path = snapshot_path(output_dir, snapshot.iteration)
-    images.save_image(snapshot.image, path)
-    return path
-
-
-def save_final_image(output_dir, image):
-    """Writes the generated image (clipped to 0–255) atomically; returns its path."""
-    path = final_image_path(output_dir)
-    images.save_image(image, path)
-    return path
-
-
 def describe_costs(iteration, costs):
     """One line in the spirit of the Coursera app's printout."""
-    return (
-        f"Iteration {iteration}: total cost = {costs.total:.6g}, "
-        f"content cost = {costs.content:.6g}, style cost = {costs.style:.6g}"
-    )
+    line = (f"Iteration {iteration}: total cost = {costs.total:.6g}, "
+            f"content cost = {costs.content:.6g}, style cost = {costs.style:.6g}")
+    return line + (f", tv cost = {costs.tv:.6g}" if costs.tv else "")
+
+
+def _is_run_file(path):
+    return path.name in _RUN_FILE_NAMES or bool(_SNAPSHOT_PATTERN.match(path.name))
+
+
+def holds_previous_run(folder):
+    """True when the folder has files of an earlier run (anything but hidden files and a README)."""
+    folder = pathlib.Path(folder)
+    if not folder.is_dir():
+        return False
+    return any(not entry.name.startswith(".") and entry.name != "README.md" for entry in folder.iterdir())
+
+
+def choose_output_directory(requested, overwrite=False):
+    """Where a new run writes: the requested folder, or a fresh numbered subfolder of it.
+
+    A new or empty folder is used as is. One that holds an earlier run is never silently
+    overwritten: with overwrite its run files are removed first; without, the run goes to
+    the first free <requested>/run_N (N ≥ 2). Returns a pathlib.Path (not yet created).
+    """
+    requested = pathlib.Path(requested)
+    if not holds_previous_run(requested):
+        return requested
+    if overwrite:
+        for entry in requested.iterdir():
+            if entry.is_file() and _is_run_file(entry):
+                entry.unlink()
+        return requested
+    number = 2
+    while holds_previous_run(requested / f"run_{number}"):
+        number += 1
+    return requested / f"run_{number}"
+
+
+def file_sha256(path):
+    """Hex SHA-256 of a file, read in chunks (weight files are hundreds of MB)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _library_versions():
+    import absl
+    import keras
+    import scipy
+    import tensorflow as tf
+
+    return {"python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__,
+            "numpy": np.__version__, "pillow": PIL.__version__, "scipy": scipy.__version__,
+            "absl": getattr(absl, "__version__", "unknown")}
+
+
+def _device_description():
+    import tensorflow as tf
+
+    processor = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            processor = next(line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    accelerators = [device.name for device in tf.config.list_physical_devices() if device.device_type != "CPU"]
+    return {"cpu": processor, "cpu_count": os.cpu_count(), "accelerators": accelerators}
+
+
+def _input_record(path):
+    path = pathlib.Path(path)
+    if not path.is_file():
+        return {"path": str(path), "sha256": None}  # an in-memory image given to the Python API
+    return {"path": str(path.resolve()), "sha256": file_sha256(path)}
+
+
+def save_resume_state(output_dir, snapshot):
+    """Writes the image, iteration and Adam state of a snapshot atomically, for --resume."""
+    arrays = {"iteration": np.asarray(snapshot.iteration), "image": snapshot.image}
+    arrays.update({f"optimizer_{index}": value for index, value in enumerate(snapshot.optimizer_state)})
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    with files.atomic_write(pathlib.Path(output_dir) / RESUME_STATE_NAME) as handle:
+        handle.write(buffer.getvalue())
+
+
+def load_resume_state(output_dir):
+    """(iteration, image, optimizer_state) saved by save_resume_state; raises OutputError if unreadable."""
+    path = pathlib.Path(output_dir) / RESUME_STATE_NAME
+    try:
+        with np.load(path) as stored:
+            count = sum(1 for name in stored.files if name.startswith("optimizer_"))
+            state = tuple(stored[f"optimizer_{index}"] for index in range(count))
+            return int(stored["iteration"]), stored["image"].astype(np.float32), state
+    except (OSError, KeyError, ValueError) as error:
+        raise files.OutputError(str(path), f"cannot resume from it ({error})") from None
+
+
+def load_run_record(output_dir):
+    """The run.json of an earlier run as a dict; raises OutputError if missing or unreadable."""
+    path = pathlib.Path(output_dir) / RUN_RECORD_NAME
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        reason = "no run.json: not the output folder of a run" if isinstance(error, FileNotFoundError) else error
+        raise files.OutputError(str(output_dir), str(reason)) from None
+
+
+@dataclasses.dataclass
+class RunRecorder:
+    """Keeps a run's folder current while it runs (snapshots, resume state, run.json) and finishes it at the end."""
+
+    output_dir: pathlib.Path
+    config: object  # StyleTransferConfig
+    prepared: object  # transfer.PreparedRun
+    history: list = dataclasses.field(default_factory=list)  # per-iteration costs
+    snapshots: list = dataclasses.field(default_factory=list)  # [{"iteration", "costs", "elapsed_seconds"}]
+    status: str = "running"
+    started: float = dataclasses.field(default_factory=time.time)
+    previous_wall_seconds: float = 0.0  # of the runs this one resumes
+    _static_record: dict = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self):
+        self.output_dir = pathlib.Path(self.output_dir)
+        weights = self.prepared.loaded_weights
+        self._static_record = {
+            "config": self.config.to_dict(),
+            "inputs": {"content_image": _input_record(self.config.content_image),
+                       "style_image": _input_record(self.config.style_image)},
+            "weights": {"source": weights.source, "path": weights.path,
+                        "sha256": file_sha256(weights.path) if weights.path else None},
+            "seed": self.config.seed,
+            "versions": _library_versions(),
+            "device": _device_description(),
+        }
+
+    def resume_from(self, record):
+        """Carries the history of the interrupted run this one continues."""
+        self.history = [entry for entry in record.get("history", [])]
+        self.snapshots = [entry for entry in record.get("snapshots", [])]
+        self.previous_wall_seconds = float(record.get("wall_seconds", 0.0))
+
+    def on_iteration(self, iteration, costs):
+        self.history.append({"iteration": iteration, **dataclasses.asdict(costs)})
+
+    def on_snapshot(self, snapshot):
+        images.save_image(snapshot.image, snapshot_path(self.output_dir, snapshot.iteration))
+        save_resume_state(self.output_dir, snapshot)
+        self.snapshots = [entry for entry in self.snapshots if entry["iteration"] != snapshot.iteration]
+        self.snapshots.append({"iteration": snapshot.iteration, "costs": dataclasses.asdict(snapshot.costs),
+                               "elapsed_seconds": round(snapshot.elapsed_seconds, 3)})
+        self.write_record()
+
+    def write_record(self, result=None):
+        wall_seconds = self.previous_wall_seconds + time.time() - self.started
+        record = dict(self._static_record, status=self.status, wall_seconds=round(wall_seconds, 3),
+                      snapshots=self.snapshots, history=self.history)
+        if result is not None:
+            record.update(iterations=result.iterations, evaluations=result.evaluations,
+                          optimisation_seconds=round(result.elapsed_seconds, 3),
+                          seconds_per_iteration=round(result.seconds_per_iteration, 4),
+                          final_costs=dataclasses.asdict(result.costs), stop_reason=result.stop_reason)
+        files.write_json_atomic(self.output_dir / RUN_RECORD_NAME, record)
+
+    def finish(self, result, status):
+        """Saves the final image, resume state and run.json; for a finished run also the animation, plot, summary."""
+        images.save_image(result.image, final_image_path(self.output_dir))
+        self.status = status
+        if status == "interrupted":
+            from nst.optimize import Snapshot
+
+            save_resume_state(self.output_dir, Snapshot(result.iterations, result.image, result.costs,
+                                                        result.elapsed_seconds, result.optimizer_state))
+        else:
+            write_animation(self.output_dir, self.snapshots)
+            write_loss_plot(self.output_dir / LOSS_PLOT_NAME, self.history)
+            write_summary(self.output_dir / SUMMARY_NAME, self.prepared, result.image)
+        self.write_record(result)
+        return final_image_path(self.output_dir)
+
+
+def _snapshot_frames(output_dir, snapshots):
+    paths = [snapshot_path(output_dir, entry["iteration"]) for entry in sorted(snapshots, key=lambda e: e["iteration"])]
+    frames = [PIL.Image.open(path).convert("RGB") for path in paths if path.is_file()]
+    if not frames:
+        return []
+    final_size = frames[-1].size  # coarse-to-fine runs have smaller early frames
+    return [frame if frame.size == final_size else frame.resize(final_size, PIL.Image.NEAREST) for frame in frames]
+
+
+def write_animation(output_dir, snapshots):
+    """progress.gif with one frame per snapshot (Pillow), and progress.mp4 where imageio has an ffmpeg encoder."""
+    frames = _snapshot_frames(output_dir, snapshots)
+    if not frames:
+        return
+    buffer = io.BytesIO()
+    frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:], duration=GIF_FRAME_MILLISECONDS,
+                   loop=0)
+    with files.atomic_write(pathlib.Path(output_dir) / ANIMATION_NAME) as handle:
+        handle.write(buffer.getvalue())
+    _write_video(pathlib.Path(output_dir) / VIDEO_NAME, frames)
+
+
+def _write_video(path, frames):
+    try:
+        import imageio.v3 as imageio
+        import imageio_ffmpeg  # noqa: F401  (the encoder; absent unless installed)
+    except ImportError:
+        return
+    # Video codecs work on 16×16 macroblocks (ffmpeg would rescale otherwise); pad by repeating edges.
+    arrays = [np.asarray(frame) for frame in frames]
+    height, width = arrays[0].shape[:2]
+    padding = ((0, -height % 16), (0, -width % 16), (0, 0))
+    arrays = [np.pad(array, padding, mode="edge") for array in arrays]
+    temporary = path.with_name(f".{path.name}.tmp.mp4")
+    imageio.imwrite(temporary, np.stack(arrays), fps=1000 / GIF_FRAME_MILLISECONDS, extension=".mp4")
+    os.replace(temporary, path)
+
+
+def write_loss_plot(path, history):
+    """losses.png: total, content, style (and tv when used) against iteration, log scale."""
+    if not history:
+        return
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    iterations = [entry["iteration"] for entry in history]
+    figure, axes = pyplot.subplots(figsize=(7, 4.5), dpi=100)
+    for name in ("total", "content", "style", "tv"):
+        values = [entry[name] for entry in history]
+        if name == "tv" and not any(values):
+            continue
+        axes.plot(iterations, np.maximum(values, 1e-30), label=name)
+    axes.set_yscale("log")
+    axes.set_xlabel("iteration")
+    axes.set_ylabel("cost")
+    axes.set_title("Costs during the run")
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend()
+    _save_figure(figure, path)
+
+
+def write_summary(path, prepared, result_pixels):
+    """summary.png: content | style | result, side by side at the result's size."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    result = images.to_pil(result_pixels)
+    panels = [("content", prepared.content_image.resize(result.size, PIL.Image.LANCZOS)),
+              ("style", prepared.style_image.resize(result.size, PIL.Image.LANCZOS)),
+              ("result", result)]
+    width, height = result.size
+    figure, axes = pyplot.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.2 * height / width + 0.4), dpi=100)
+    for axis, (title, image) in zip(axes, panels):
+        axis.imshow(np.asarray(image))
+        axis.set_title(title)
+        axis.axis("off")
+    _save_figure(figure, path)
+
+
+def _save_figure(figure, path):
+    from matplotlib import pyplot
+
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    pyplot.close(figure)
+    with files.atomic_write(path) as handle:
+        handle.write(buffer.getvalue())

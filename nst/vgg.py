@@ -19,15 +19,23 @@ def _deepest(layer_names):
     return max((config_module.canonical_layer_name(name) for name in layer_names), key=order.index)
 
 
-def build_vgg19_model(layer_names, pooling="avg"):
+PRECISIONS = ("float32", "bfloat16")
+
+
+def build_vgg19_model(layer_names, pooling="avg", precision="float32"):
     """A Keras model from network input to {canonical layer name: activation} for layer_names.
 
     Layers carry Keras's VGG19 names (block1_conv1 …) so weight files map onto them by name.
     The network stops at the deepest requested layer: the later convolutions and the
-    classifier would cost compute and memory for nothing.
+    classifier would cost compute and memory for nothing. With precision 'bfloat16' the
+    convolutions compute in bfloat16 (Keras's mixed_bfloat16 policy: float32 variables,
+    bfloat16 arithmetic); activations come out in bfloat16.
     """
     if pooling not in config_module.POOLING_MODES:
         raise ValueError(f"pooling must be one of {config_module.POOLING_MODES}, got {pooling!r}")
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    policy = "mixed_bfloat16" if precision == "bfloat16" else "float32"
     requested = {config_module.canonical_layer_name(name) for name in layer_names}
     pooling_layer = keras.layers.AveragePooling2D if pooling == "avg" else keras.layers.MaxPooling2D
     inputs = keras.Input(shape=(None, None, 3), name="vgg19_input")
@@ -39,11 +47,11 @@ def build_vgg19_model(layer_names, pooling="avg"):
         if block != previous_block:
             # Gatys et al. replace VGG's max pooling by average pooling ("slightly more
             # appealing results"), and so does the Coursera model; max stays available.
-            tensor = pooling_layer(pool_size=2, strides=2, name=f"block{previous_block}_pool")(tensor)
+            tensor = pooling_layer(pool_size=2, strides=2, name=f"block{previous_block}_pool", dtype=policy)(tensor)
             previous_block = block
         filters = 64 * 2 ** min(block - 1, 3)
         tensor = keras.layers.Conv2D(
-            filters, 3, padding="same", activation="relu", name=config_module.keras_layer_name(name)
+            filters, 3, padding="same", activation="relu", name=config_module.keras_layer_name(name), dtype=policy
         )(tensor)
         if name in requested:
             outputs[name] = tensor
@@ -73,13 +81,16 @@ def load_layer_weights(model, loaded_weights):
 class FeatureExtractor:
     """Maps RGB 0–255 images (batch×H×W×3) to {layer name: activation}, with the weights' own input convention."""
 
-    def __init__(self, layer_names, loaded_weights, pooling="avg"):
+    def __init__(self, layer_names, loaded_weights, pooling="avg", precision="float32"):
         self.layer_names = tuple(config_module.canonical_layer_name(name) for name in layer_names)
         self.convention = loaded_weights.convention
-        self.model = build_vgg19_model(self.layer_names, pooling)
+        self.model = build_vgg19_model(self.layer_names, pooling, precision)
         load_layer_weights(self.model, loaded_weights)
         self.model.trainable = False
 
     def __call__(self, rgb_pixels):
         network_input = self.convention.preprocess(tf.convert_to_tensor(rgb_pixels, tf.float32))
-        return self.model(network_input, training=False)
+        activations = self.model(network_input, training=False)
+        # Gram matrices sum H·W products: in bfloat16 (8 significant bits) that sum would lose
+        # most of its precision, so costs are always computed from float32 activations.
+        return {name: tf.cast(value, tf.float32) for name, value in activations.items()}

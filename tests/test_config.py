@@ -109,3 +109,25 @@ def test_to_dict_is_json_ready():
     values = make_config().to_dict()
     assert values["style_layers"]["conv1_1"] == 0.2
     assert values["content_image"] == "content.png"
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"optimizer": "sgd"}, "optimizer must be one of adam, lbfgs"),
+        ({"scales": 0}, "scales must be at least 1"),
+        ({"tv_weight": -1.0}, "tv_weight must be at least 0"),
+        ({"precision": "float16"}, "precision must be one of float32, bfloat16"),
+        ({"init": ""}, "init must be one of"),
+        ({"image_size": 64, "scales": 4}, "would start at 8 pixels"),
+    ],
+)
+def test_bad_speed_settings_are_refused(changes, message):
+    with pytest.raises(ConfigError, match=message):
+        make_config(**changes)
+
+
+def test_scales_grow_by_two_up_to_the_image_size():
+    assert make_config(image_size=400, scales=3).scale_sizes() == (100, 200, 400)
+    assert make_config(image_size=400).scale_sizes() == (400,)
+    assert make_config(scales=3, epochs=50).total_iterations == 150

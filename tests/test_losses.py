@@ -100,3 +100,13 @@ def test_style_cost_refuses_mismatched_lengths(random_activations):
 def test_total_cost_defaults_are_coursera():
     assert float(losses.total_cost(2.0, 3.0)) == 10 * 2 + 40 * 3
     assert float(losses.total_cost(2.0, 3.0, alpha=1, beta=0.5)) == 3.5
+
+
+def test_total_variation_of_a_checkerboard():
+    # A 4×4 checkerboard of 0 and 1 in one channel: every one of the 3·4 horizontal
+    # and 4·3 vertical neighbour pairs differs by 1.
+    board = (np.indices((4, 4)).sum(axis=0) % 2).astype(np.float32)
+    image = np.zeros((1, 4, 4, 3), np.float32)
+    image[0, :, :, 0] = board
+    assert float(losses.total_variation_cost(image)) == 24.0
+    assert float(losses.total_variation_cost(np.ones((2, 5, 5, 3), np.float32))) == 0.0

@@ -51,8 +51,8 @@ def test_adam_lowers_the_cost_and_reports_snapshots():
     target = np.full((4, 4, 3), 100.0, np.float32)
     snapshots = []
     result = optimize.run_adam(
-        quadratic_cost(target), np.zeros((4, 4, 3), np.float32), epochs=10, learning_rate=2.0,
-        print_every=4, on_snapshot=snapshots.append,
+        quadratic_cost(target), np.zeros((4, 4, 3), np.float32), iterations=10, learning_rate=2.0,
+        print_every=4, callbacks=optimize.Callbacks(on_snapshot=snapshots.append),
     )
     assert [snapshot.iteration for snapshot in snapshots] == [0, 4, 8, 10]
     assert snapshots[0].costs.total == pytest.approx(48 * 100.0**2)
@@ -67,7 +67,8 @@ def test_adam_lowers_the_cost_and_reports_snapshots():
 def test_snapshot_costs_belong_to_the_snapshot_image():
     target = np.full((2, 2, 3), 10.0, np.float32)
     snapshots = []
-    optimize.run_adam(quadratic_cost(target), np.zeros((2, 2, 3), np.float32), 6, 1.0, 3, snapshots.append)
+    optimize.run_adam(quadratic_cost(target), np.zeros((2, 2, 3), np.float32), 6, 1.0, 3,
+                      optimize.Callbacks(on_snapshot=snapshots.append))
     for snapshot in snapshots:
         assert snapshot.costs.total == pytest.approx(float(np.sum((snapshot.image - 10.0) ** 2)), rel=1e-5)
 
@@ -104,5 +105,77 @@ def test_adam_on_the_network_lowers_the_total_cost(random_weights):
     cost = optimize.CostFunction(extractor, content, style, "conv4_2", (("conv1_1", 0.5), ("conv2_1", 0.5)), 10, 40)
     start = optimize.initial_image(content, 0.6, seed=0, mean_pixel=MEAN_PIXEL)
     snapshots = []
-    result = optimize.run_adam(cost, start, epochs=8, learning_rate=2.0, print_every=8, on_snapshot=snapshots.append)
+    result = optimize.run_adam(cost, start, iterations=8, learning_rate=2.0, print_every=8, callbacks=optimize.Callbacks(on_snapshot=snapshots.append))
     assert result.costs.total < 0.9 * snapshots[0].costs.total
+
+
+def test_lbfgs_reaches_the_minimum_inside_the_pixel_bounds():
+    # The target lies partly outside 0–255: L-BFGS-B must stop at the bounds.
+    target = np.linspace(-50, 300, 2 * 3 * 3, dtype=np.float32).reshape(2, 3, 3)
+    snapshots, progress = [], []
+    result = optimize.run_lbfgs(
+        quadratic_cost(target), np.full((2, 3, 3), 128.0, np.float32), iterations=20, print_every=5,
+        callbacks=optimize.Callbacks(on_snapshot=snapshots.append, on_iteration=lambda i, c: progress.append(i)),
+    )
+    np.testing.assert_allclose(result.image, np.clip(target, 0, 255), atol=1e-3)
+    assert result.image.min() >= 0 and result.image.max() <= 255
+    assert result.evaluations >= result.iterations_run > 0
+    assert snapshots[0].iteration == 0 and snapshots[-1].iteration == result.iterations
+    assert progress == list(range(1, result.iterations + 1))
+
+
+def test_lbfgs_runs_the_iterations_asked_on_tiny_costs(random_weights):
+    """Costs near 1e-6 would stop SciPy's default tolerances at once; here the run goes on."""
+    extractor = vgg.FeatureExtractor(["conv2_1", "conv1_1"], random_weights)
+    random = np.random.default_rng(4)
+    content, style = (random.uniform(0, 255, (16, 16, 3)).astype(np.float32) for _ in range(2))
+    cost = optimize.CostFunction(extractor, content, style, "conv2_1", (("conv1_1", 1.0),), 1e-12, 1e-12)
+    assert float(cost(tf.constant(content[np.newaxis]))["total"]) < 1e-3
+    result = optimize.run_lbfgs(cost, content, iterations=8, print_every=8)
+    assert result.iterations == 8 and result.stop_reason is None
+
+
+def test_lbfgs_on_the_network_lowers_the_cost_faster_than_adam(random_weights):
+    extractor = vgg.FeatureExtractor(["conv4_2", "conv1_1", "conv2_1"], random_weights)
+    random = np.random.default_rng(1)
+    content = random.uniform(0, 255, (32, 32, 3)).astype(np.float32)
+    style = random.uniform(0, 255, (32, 32, 3)).astype(np.float32)
+    cost = optimize.CostFunction(extractor, content, style, "conv4_2", (("conv1_1", 0.5), ("conv2_1", 0.5)), 10, 40)
+    start = optimize.initial_image(content, 0.6, seed=0, mean_pixel=MEAN_PIXEL)
+    adam = optimize.run_adam(cost, start, iterations=10, learning_rate=2.0, print_every=10)
+    lbfgs = optimize.run_lbfgs(cost, start, iterations=10, print_every=10)
+    assert lbfgs.costs.total < 0.5 * adam.costs.total
+
+
+def test_stop_request_interrupts_adam_and_keeps_state():
+    target = np.full((2, 2, 3), 50.0, np.float32)
+    result = optimize.run_adam(quadratic_cost(target), np.zeros((2, 2, 3), np.float32), 10, 1.0, 5,
+                               optimize.Callbacks(should_stop=lambda: True))
+    assert result.interrupted and result.iterations == 1
+    assert int(result.optimizer_state[0]) == 1  # Adam's own step counter
+
+
+def test_resumed_adam_ends_where_an_uninterrupted_run_ends():
+    target = np.random.default_rng(2).uniform(0, 255, (3, 3, 3)).astype(np.float32)
+    start = np.zeros((3, 3, 3), np.float32)
+    whole = optimize.run_adam(quadratic_cost(target), start, 12, 3.0, 4)
+    calls = iter(range(100))
+    first = optimize.run_adam(quadratic_cost(target), start, 12, 3.0, 4,
+                              optimize.Callbacks(should_stop=lambda: next(calls) == 6))
+    assert first.interrupted and first.iterations == 7
+    rest = optimize.run_adam(quadratic_cost(target), first.image, 12, 3.0, 4, first_iteration=first.iterations,
+                             optimizer_state=first.optimizer_state)
+    assert rest.iterations == 12 and rest.iterations_run == 5
+    np.testing.assert_allclose(rest.image, whole.image, rtol=1e-6)
+
+
+def test_total_variation_is_added_with_its_weight(random_weights):
+    extractor = vgg.FeatureExtractor(["conv1_1"], random_weights)
+    content = np.random.default_rng(0).uniform(0, 255, (16, 16, 3)).astype(np.float32)
+    plain = optimize.CostFunction(extractor, content, content, "conv1_1", (("conv1_1", 1.0),), 10, 40)
+    smoothed = optimize.CostFunction(extractor, content, content, "conv1_1", (("conv1_1", 1.0),), 10, 40,
+                                     tv_weight=0.5)
+    image = tf.constant(content[np.newaxis] + 10.0)
+    expected_tv = float(tf.image.total_variation(image)[0])
+    assert float(smoothed(image)["tv"]) == pytest.approx(expected_tv)
+    assert float(smoothed(image)["total"]) == pytest.approx(float(plain(image)["total"]) + 0.5 * expected_tv, rel=1e-6)

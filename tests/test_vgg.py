@@ -125,3 +125,19 @@ def test_a_convention_mistake_would_show(tmp_path, image_batch):
     wrong = vgg.FeatureExtractor(["conv1_1"], dataclasses.replace(loaded, convention=weights.CAFFE_CONVENTION))(
         image_batch)["conv1_1"].numpy()
     assert np.abs(right - wrong).max() > 0.05 * np.abs(right).max()
+
+
+def test_bfloat16_activations_are_close_to_float32(random_weights, image_batch):
+    layer_names = ["conv1_1", "conv3_1", "conv4_2"]
+    full = vgg.FeatureExtractor(layer_names, random_weights)(image_batch)
+    half = vgg.FeatureExtractor(layer_names, random_weights, precision="bfloat16")(image_batch)
+    for name in layer_names:
+        assert half[name].dtype == "float32"
+        reference = full[name].numpy()
+        relative = np.abs(half[name].numpy() - reference).max() / np.abs(reference).max()
+        assert 0 < relative < 0.05, (name, relative)  # bfloat16 keeps 8 significant bits
+
+
+def test_unknown_precision_is_refused(random_weights):
+    with pytest.raises(ValueError, match="precision must be one of"):
+        vgg.build_vgg19_model(["conv1_1"], precision="float8")

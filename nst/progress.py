@@ -1,0 +1,59 @@
+"""Showing a run's progress: a tqdm bar on a terminal, plain periodic lines in logs, nothing when quiet."""
+
+import sys
+import time
+
+from nst import outputs
+
+
+class ProgressDisplay:
+    """Receives the loop's callbacks and shows them.
+
+    On a terminal, a tqdm bar (iteration, it/s, ETA, current costs) with the snapshot lines
+    printed above it; otherwise (CI, logs, notebooks' captured output) one line per
+    snapshot with the elapsed time, rate and ETA; with quiet, nothing.
+    """
+
+    def __init__(self, total_iterations, first_iteration=0, quiet=False, stream=None):
+        self.total_iterations = total_iterations
+        self.first_iteration = first_iteration
+        self.quiet = quiet
+        self.stream = stream or sys.stdout
+        self.started = time.perf_counter()
+        self.bar = None
+        if not quiet and sys.stderr.isatty():
+            import tqdm
+
+            self.bar = tqdm.tqdm(total=total_iterations, initial=first_iteration, unit="it", dynamic_ncols=True,
+                                 file=sys.stderr)
+
+    def on_iteration(self, iteration, costs):
+        if self.bar is not None:
+            self.bar.update(iteration - self.bar.n)
+            self.bar.set_postfix(total=f"{costs.total:.3g}", content=f"{costs.content:.3g}",
+                                 style=f"{costs.style:.3g}", refresh=False)
+
+    def on_snapshot(self, snapshot):
+        if self.quiet:
+            return
+        line = outputs.describe_costs(snapshot.iteration, snapshot.costs)
+        done = snapshot.iteration - self.first_iteration
+        if done > 0:
+            elapsed = time.perf_counter() - self.started
+            rate = elapsed / done
+            remaining = rate * (self.total_iterations - snapshot.iteration)
+            line += f" [{elapsed:.1f} s, {rate:.2f} s/iteration, ETA {remaining:.0f} s]"
+        self.write(line)
+
+    def write(self, line):
+        if self.quiet:
+            return
+        if self.bar is not None:
+            self.bar.write(line, file=self.stream)
+        else:
+            print(line, file=self.stream, flush=True)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None

@@ -1,0 +1,32 @@
+"""nst.progress: plain lines when not on a terminal, nothing when quiet."""
+
+import io
+
+import numpy as np
+
+from nst import optimize
+from nst import progress
+
+
+def snapshot(iteration):
+    return optimize.Snapshot(iteration, np.zeros((2, 2, 3), np.float32), optimize.Costs(100.0, 1.0, 2.0), 1.0)
+
+
+def test_plain_lines_with_rate_and_eta_when_not_a_terminal():
+    stream = io.StringIO()
+    display = progress.ProgressDisplay(total_iterations=40, stream=stream)
+    assert display.bar is None  # pytest's stderr is not a terminal
+    display.on_snapshot(snapshot(0))
+    display.on_iteration(20, optimize.Costs(50.0, 1.0, 1.0))
+    display.on_snapshot(snapshot(20))
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "Iteration 0: total cost = 100, content cost = 1, style cost = 2"
+    assert lines[1].startswith("Iteration 20: total cost = 100") and "s/iteration, ETA" in lines[1]
+
+
+def test_quiet_prints_nothing():
+    stream = io.StringIO()
+    display = progress.ProgressDisplay(total_iterations=10, quiet=True, stream=stream)
+    display.on_snapshot(snapshot(5))
+    display.write("hello")
+    assert stream.getvalue() == ""
