@@ -1,5 +1,6 @@
 """Neural style transfer from the command line: absl flags -> one config -> nst -> files and an exit code."""
 
+import json
 import os
 import pathlib
 import signal
@@ -22,7 +23,7 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, the shell's convention; SIGTERM gives 14
 
 # The original Coursera app's flags.
 flags.DEFINE_string("content_image_filename", "village.jpg", "Content image, a file name inside images/.")
-flags.DEFINE_string("style_image_filename", "swirls.jpg", "Style image, a file name inside images/.")
+flags.DEFINE_string("style_image_filename", "swirls.jpg", "Style image(s), file names inside images/, comma-separated.")
 flags.DEFINE_integer("epochs", 200, "Optimisation iterations.")
 flags.DEFINE_integer("print_every", 20, "Print the costs and save a snapshot every this many iterations.")
 flags.DEFINE_float("learning_rate", 2.0, "Adam learning rate, in 0-255 pixel units.")
@@ -30,7 +31,7 @@ flags.DEFINE_float("alpha", 10.0, "Weight of the content cost.")
 flags.DEFINE_float("beta", 40.0, "Weight of the style cost.")
 # Added by this project.
 flags.DEFINE_string("content_image", None, "Content image, any path (overrides --content_image_filename).")
-flags.DEFINE_string("style_image", None, "Style image, any path (overrides --style_image_filename).")
+flags.DEFINE_string("style_image", None, "Style image(s), any paths, comma-separated (overrides --style_image_filename).")
 flags.DEFINE_string("output_dir", "output", "Folder for snapshots and generated_image.png.")
 flags.DEFINE_integer("image_size", 400, "Longest side of the generated image in pixels; the content's aspect is kept.")
 flags.DEFINE_float("noise_ratio", 0.6, "Share of noise in the initial image (0 = the content image).")
@@ -48,6 +49,21 @@ flags.DEFINE_integer("scales", 1, "Coarse-to-fine sizes, doubling up to --image_
 flags.DEFINE_enum("precision", "float32", ["float32", "bfloat16"], "Arithmetic of the VGG convolutions.")
 flags.DEFINE_bool("jit", False, "XLA-compile the cost-and-gradient step.")
 flags.DEFINE_bool("deterministic", True, "TensorFlow op determinism: same seed and inputs give the same image.")
+flags.DEFINE_float("adam_beta_1", 0.9, "Adam's beta_1.")
+flags.DEFINE_float("adam_epsilon", 1e-8, "Adam's epsilon (TF1's default, as in the Coursera assignment).")
+# Artistic control.
+flags.DEFINE_string("style_blend_weights", None, "Blend weights of several style images, e.g. 0.7,0.3 (normalised).")
+flags.DEFINE_float("style_scale", 1.0, "Style image size relative to the content's, before its Grams are taken.")
+flags.DEFINE_enum("preserve_colors", "none", ["none", "luminance", "histogram"],
+                  "Keep the content's colours: luminance-only transfer, or recolour the style to the content.")
+flags.DEFINE_string("content_mask", None, "Mask image: white = stylise, black = keep the content.")
+flags.DEFINE_string("style_masks", None, "One mask per style image, comma-separated: where each style goes.")
+flags.DEFINE_float("style_layer_weight_exp", 1.0, "Multiply style layer l's weight by this**l (>1: deeper layers).")
+flags.DEFINE_enum("loss_convention", "coursera", ["coursera", "tf_tutorial", "pytorch", "jcjohnson"],
+                  "How costs are normalised.")
+flags.DEFINE_enum("preset", "coursera", ["coursera", "pytorch-udacity", "lbfgs-report", "tf-tutorial", "gatys"],
+                  "A bundle of defaults from one of the systems this project grew from; explicit flags override it.")
+flags.DEFINE_bool("print_config", False, "Print the fully resolved configuration as JSON and exit.")
 # Runs.
 flags.DEFINE_bool("quiet", False, "Print nothing but errors.")
 flags.DEFINE_bool("overwrite", False, "Write over an earlier run in --output_dir instead of a new run_N subfolder.")
@@ -56,39 +72,46 @@ flags.DEFINE_string("resume", None, "Continue the interrupted run in this output
 FLAGS = flags.FLAGS
 
 
-def _image_path(path_flag, filename_flag):
-    return path_flag if path_flag is not None else str(IMAGES_DIR / filename_flag)
+# Flags whose value is a config field of the same name; --download sets allow_download.
+CONFIG_FLAGS = (
+    "output_dir", "image_size", "epochs", "print_every", "learning_rate", "alpha", "beta", "noise_ratio", "seed",
+    "weights", "pooling", "content_layer", "style_layers", "optimizer", "init", "tv_weight", "scales", "precision",
+    "jit", "deterministic", "adam_beta_1", "adam_epsilon", "style_blend_weights", "style_scale", "preserve_colors",
+    "content_mask", "style_masks", "style_layer_weight_exp", "loss_convention",
+)
+RENAMED_CONFIG_FLAGS = {"download": "allow_download"}
+
+
+def _image_paths(path_flag, filename_flag):
+    """--style_image (any paths) wins over --style_image_filename (names inside images/); both may list several."""
+    if path_flag is not None:
+        return path_flag
+    return ",".join(str(IMAGES_DIR / name.strip()) for name in filename_flag.split(",") if name.strip())
+
+
+def _flag_value(flag_values, name):
+    from nst import config as config_module
+
+    value = flag_values[name].value
+    return config_module.parse_layer_weights(value) if name == "style_layers" else value
 
 
 def config_from_flags(flag_values):
-    """The one StyleTransferConfig the parsed flags describe; raises nst.config.ConfigError."""
+    """The one StyleTransferConfig the parsed flags describe; raises nst.config.ConfigError.
+
+    The preset gives the defaults; only flags given explicitly (on the command line or in a
+    flagfile) override it. The flags' own defaults are the Coursera preset's.
+    """
     _import_tensorflow_quietly()
     from nst import config as config_module
 
-    return config_module.StyleTransferConfig(
-        content_image=_image_path(flag_values.content_image, flag_values.content_image_filename),
-        style_image=_image_path(flag_values.style_image, flag_values.style_image_filename),
-        output_dir=flag_values.output_dir,
-        image_size=flag_values.image_size,
-        epochs=flag_values.epochs,
-        print_every=flag_values.print_every,
-        learning_rate=flag_values.learning_rate,
-        alpha=flag_values.alpha,
-        beta=flag_values.beta,
-        noise_ratio=flag_values.noise_ratio,
-        seed=flag_values.seed,
-        weights=flag_values.weights,
-        pooling=flag_values.pooling,
-        content_layer=flag_values.content_layer,
-        style_layers=config_module.parse_layer_weights(flag_values.style_layers),
-        allow_download=flag_values.download,
-        optimizer=flag_values.optimizer,
-        init=flag_values.init,
-        tv_weight=flag_values.tv_weight,
-        scales=flag_values.scales,
-        precision=flag_values.precision,
-        jit=flag_values.jit,
-        deterministic=flag_values.deterministic,
+    names = {**{name: name for name in CONFIG_FLAGS}, **RENAMED_CONFIG_FLAGS}
+    explicit = {field: _flag_value(flag_values, flag) for flag, field in names.items() if flag_values[flag].present}
+    return config_module.StyleTransferConfig.from_preset(
+        flag_values.preset,
+        content_image=_image_paths(flag_values.content_image, flag_values.content_image_filename),
+        style_image=_image_paths(flag_values.style_image, flag_values.style_image_filename),
+        **explicit,
     )
 
 
@@ -175,7 +198,7 @@ def _announce(display, config, prepared, output_dir, resume):
     display.write(f"Weights: {prepared.loaded_weights.source}")
     start = f"resuming at iteration {resume.iteration} of {config.total_iterations}" if resume else (
         f"{config.total_iterations} iterations ({config.optimizer})")
-    display.write(f"Painting {config.content_image} ({width}×{height}) in the style of {config.style_image}, "
+    display.write(f"Painting {config.content_image} ({width}×{height}) in the style of {', '.join(config.style_image)}, "
                   f"{start}; files in {output_dir}/")
 
 
@@ -207,6 +230,9 @@ def run(flag_values):
     try:
         setup = _resume_setup if flag_values.resume else _new_run_setup
         config, output_dir, resume, record = setup(flag_values)
+        if flag_values.print_config:
+            print(json.dumps(config.to_dict(), indent=2))
+            return 0
         prepared = transfer.prepare(config)
         # Created only once every input is known good, so a refused run leaves no empty folder.
         output_dir = files.prepare_output_directory(output_dir)

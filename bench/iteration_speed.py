@@ -47,10 +47,9 @@ def time_nst_loop(loaded_weights, content, style, iterations):
     )
     start = optimize.initial_image(content, 0.6, 0, loaded_weights.convention.mean)
     times = {}
-    optimize.run_adam(
-        cost, start, WARMUP_ITERATIONS + iterations, 2.0, WARMUP_ITERATIONS,
-        on_snapshot=lambda snapshot: times.setdefault(snapshot.iteration, snapshot.elapsed_seconds),
-    )
+    record_time = optimize.Callbacks(
+        on_snapshot=lambda snapshot: times.setdefault(snapshot.iteration, snapshot.elapsed_seconds))
+    optimize.run_adam(cost, start, WARMUP_ITERATIONS + iterations, 2.0, WARMUP_ITERATIONS, record_time)
     return (times[WARMUP_ITERATIONS + iterations] - times[WARMUP_ITERATIONS]) / iterations
 
 

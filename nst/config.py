@@ -27,6 +27,8 @@ POOLING_MODES = ("avg", "max")
 OPTIMIZERS = ("adam", "lbfgs")
 INIT_MODES = ("noise", "content", "style", "random")  # anything else is a path to an image
 PRECISIONS = ("float32", "bfloat16")
+COLOR_PRESERVATION_MODES = ("none", "luminance", "histogram")
+LOSS_CONVENTIONS = ("coursera", "tf_tutorial", "pytorch", "jcjohnson")
 WEIGHT_SOURCES = ("imagenet", "random")  # anything else is a path to a weights file
 MIN_IMAGE_SIZE = 16  # VGG19 pools four times before conv5_1: 16 pixels become one
 
@@ -94,6 +96,22 @@ def _require_at_least(name, value, minimum):
         raise ConfigError(f"{name} must be at least {minimum}, got {value!r}")
 
 
+def _is_finite_number(value):
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def _as_path_tuple(value, name):
+    """'a.jpg,b.jpg', a path or a sequence of paths -> ('a.jpg', 'b.jpg')."""
+    if value is None:
+        return ()
+    if isinstance(value, (str, bytes)) or hasattr(value, "__fspath__"):
+        value = str(value).split(",") if isinstance(value, str) else [value]
+    paths = tuple(str(item).strip() for item in value if str(item).strip())
+    if name == "style_image" and not paths:
+        raise ConfigError("style_image is empty: give at least one style image")
+    return paths
+
+
 def _require_choice(name, value, choices):
     if value not in choices:
         raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
@@ -136,6 +154,16 @@ class StyleTransferConfig:
     precision: str = "float32"  # bfloat16: convolutions in bfloat16, image, Grams and costs in float32
     jit: bool = False  # XLA-compile the cost-and-gradient step
     deterministic: bool = True  # TensorFlow op determinism: same seed and inputs, same image
+    # Artistic control.
+    style_blend_weights: tuple = ()  # one per style image, normalised to sum 1; empty: equal
+    style_scale: float = 1.0  # style image size relative to the content's, before its Grams are taken
+    preserve_colors: str = "none"  # none, luminance (style only the luminance) or histogram (recolour the style)
+    content_mask: str | None = None  # white = stylise, black = keep the content
+    style_masks: tuple = ()  # one mask per style image: where each style goes
+    style_layer_weight_exp: float = 1.0  # layer l's weight is multiplied by exp**l: >1 tilts toward deep layers
+    loss_convention: str = "coursera"
+    adam_beta_1: float = 0.9
+    adam_epsilon: float = 1e-8  # TF1's default, which the Coursera assignment used (Keras 3's is 1e-7)
 
     def __post_init__(self):
         _require_integer("image_size", self.image_size, MIN_IMAGE_SIZE)
@@ -151,6 +179,23 @@ class StyleTransferConfig:
         if not 0 <= self.noise_ratio <= 1:
             raise ConfigError(f"noise_ratio must be between 0 and 1, got {self.noise_ratio!r}")
         _require_choice("pooling", self.pooling, POOLING_MODES)
+        object.__setattr__(self, "style_image", _as_path_tuple(self.style_image, "style_image"))
+        object.__setattr__(self, "style_masks", _as_path_tuple(self.style_masks, "style_masks"))
+        if self.style_masks and len(self.style_masks) != len(self.style_image):
+            raise ConfigError(f"style_masks: {len(self.style_masks)} masks for {len(self.style_image)} style images; "
+                              "give one mask per style image")
+        object.__setattr__(self, "style_blend_weights", self._normalised_blend_weights())
+        _require_at_least("style_layer_weight_exp", self.style_layer_weight_exp, 0)
+        if self.style_scale <= 0 or not _is_finite_number(self.style_scale):
+            raise ConfigError(f"style_scale must be a positive finite number, got {self.style_scale!r}")
+        _require_choice("preserve_colors", self.preserve_colors, COLOR_PRESERVATION_MODES)
+        _require_choice("loss_convention", self.loss_convention, LOSS_CONVENTIONS)
+        _require_finite("adam_beta_1", self.adam_beta_1)
+        if not 0 <= self.adam_beta_1 < 1:
+            raise ConfigError(f"adam_beta_1 must be in [0, 1), got {self.adam_beta_1!r}")
+        _require_finite("adam_epsilon", self.adam_epsilon)
+        if self.adam_epsilon <= 0:
+            raise ConfigError(f"adam_epsilon must be positive, got {self.adam_epsilon!r}")
         _require_integer("scales", self.scales, 1)
         _require_at_least("tv_weight", self.tv_weight, 0)
         _require_choice("optimizer", self.optimizer, OPTIMIZERS)
@@ -186,6 +231,36 @@ class StyleTransferConfig:
             raise ConfigError(f"style_layers names a layer twice: {', '.join(names)}")
         return tuple(validated)
 
+    def _normalised_blend_weights(self):
+        weights = self.style_blend_weights
+        if isinstance(weights, str):
+            weights = [item for item in weights.split(",") if item.strip()]
+        if not weights:
+            return tuple(1.0 / len(self.style_image) for _ in self.style_image)
+        try:
+            weights = [float(weight) for weight in weights]
+        except (TypeError, ValueError):
+            raise ConfigError(f"style_blend_weights must be numbers, got {self.style_blend_weights!r}") from None
+        if len(weights) != len(self.style_image):
+            raise ConfigError(f"style_blend_weights: {len(weights)} weights for {len(self.style_image)} style images")
+        for weight in weights:
+            _require_at_least("style blend weight", weight, 0)
+        if sum(weights) == 0:
+            raise ConfigError("style_blend_weights are all zero: at least one style needs a positive weight")
+        return tuple(weight / sum(weights) for weight in weights)
+
+    @property
+    def effective_style_layers(self):
+        """style_layers with style_layer_weight_exp applied (layer l times exp**l), rescaled to the same sum.
+
+        As in anishathalye/neural-style's --style-layer-weight-exp: 1 leaves the weights as
+        given, larger values move weight toward deeper layers (larger features), smaller
+        toward shallow ones (finer texture).
+        """
+        tilted = [weight * self.style_layer_weight_exp**index for index, (_, weight) in enumerate(self.style_layers)]
+        scale = sum(self.style_layer_weights) / sum(tilted) if sum(tilted) else 0.0
+        return tuple((name, weight * scale) for (name, _), weight in zip(self.style_layers, tilted))
+
     @property
     def style_layer_names(self):
         return tuple(name for name, _ in self.style_layers)
@@ -210,4 +285,52 @@ class StyleTransferConfig:
         """Plain JSON-ready values, layers as {name: weight}."""
         values = dataclasses.asdict(self)
         values["style_layers"] = dict(self.style_layers)
+        for name in ("style_image", "style_masks", "style_blend_weights"):
+            values[name] = list(values[name])
         return values
+
+    @classmethod
+    def from_preset(cls, preset, **fields):
+        """A config from a named preset's values, with `fields` overriding them."""
+        if preset not in PRESETS:
+            raise ConfigError(f"unknown preset {preset!r}: choose one of {', '.join(PRESETS)}")
+        return cls(**(PRESETS[preset] | fields))
+
+
+# Each preset is a coherent bundle of the settings of one system this project grew from.
+# Pixel-valued settings are converted to this project's 0–255 units where the original
+# worked on 0–1 images (learning rates ×255; total variation weights ÷255, since
+# tf.image.total_variation grows ×255; Adam's epsilon ÷255, since gradients shrink ×255).
+PRESETS = {
+    # ../shared/seeds/004: the Coursera / deeplearning.ai assignment (the defaults above).
+    "coursera": {},
+    # ../shared/seeds/000 and 003: the Udacity-style PyTorch notebook. torchvision's VGG19 pools by max.
+    "pytorch-udacity": {
+        "init": "content", "learning_rate": 0.003 * 255, "alpha": 1.0, "beta": 1e6,
+        "style_layers": (("conv1_1", 1.0), ("conv2_1", 0.75), ("conv3_1", 0.2), ("conv4_1", 0.2), ("conv5_1", 0.2)),
+        "content_layer": "conv4_2", "image_size": 400, "loss_convention": "pytorch", "pooling": "max",
+        "epochs": 300, "print_every": 300,
+    },
+    # ../shared/seeds/002: L-BFGS from the content image, normalised losses added directly, 500 steps at 512.
+    # The PyTorch tutorial it follows names convolutions in order: its conv_4 is conv2_2, conv_1…conv_5
+    # are conv1_1, conv1_2, conv2_1, conv2_2, conv3_1. Its images were squashed to 512×512; here the
+    # longest side is 512 and the aspect is kept.
+    "lbfgs-report": {
+        "optimizer": "lbfgs", "init": "content", "alpha": 1.0, "beta": 1.0, "loss_convention": "pytorch",
+        "image_size": 512, "epochs": 500, "print_every": 50, "pooling": "max", "content_layer": "conv2_2",
+        "style_layers": (("conv1_1", 0.2), ("conv1_2", 0.2), ("conv2_1", 0.2), ("conv2_2", 0.2), ("conv3_1", 0.2)),
+    },
+    # The TensorFlow "Neural style transfer" tutorial (0–1 images, Adam(0.02, β1 0.99, ε 0.1), TV 30).
+    "tf-tutorial": {
+        "content_layer": "conv5_2", "alpha": 1e4, "beta": 1e-2, "tv_weight": 30 / 255,
+        "learning_rate": 0.02 * 255, "adam_beta_1": 0.99, "adam_epsilon": 0.1 / 255, "image_size": 512,
+        "init": "content", "loss_convention": "tf_tutorial", "pooling": "max", "epochs": 1000, "print_every": 100,
+        "style_layers": tuple((f"conv{block}_1", 1 / 5) for block in range(1, 6)),
+    },
+    # jcjohnson/neural-style's defaults (its TV weight is for 0–255 images already).
+    "gatys": {
+        "content_layer": "conv4_2", "style_layers": tuple((f"conv{block}_1", 1.0) for block in range(1, 6)),
+        "alpha": 5.0, "beta": 100.0, "tv_weight": 1e-3, "image_size": 512, "pooling": "max",
+        "optimizer": "lbfgs", "init": "random", "epochs": 1000, "print_every": 100, "loss_convention": "jcjohnson",
+    },
+}

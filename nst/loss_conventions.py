@@ -24,6 +24,9 @@ class LossConvention:
     gram_matrix: Callable
     content_cost: Callable
     gram_style_cost: Callable
+    # True when gram_matrix already divides by the number of locations H·W: such Grams of
+    # images of different sizes compare directly; un-normalised ones must be rescaled.
+    gram_is_per_location: bool = False
 
     def layer_style_cost(self, style_activations, generated_activations):
         """Return gram_style_cost with the style Gram computed here, for one-off use."""
@@ -72,6 +75,21 @@ def pytorch_gram_style_cost(style_gram, generated_activations):
     return squared_error / (channels * locations)
 
 
+# jcjohnson/neural-style (the "gatys" preset): Gram divided by its input's element count
+# C·H·W, then mean squared error over the C×C entries; content mean squared error.
+
+
+def jcjohnson_gram_matrix(activations):
+    """Gram matrices divided by C·H·W: batch×H×W×C -> batch×C×C."""
+    locations, channels = _layer_sizes(activations)
+    return losses.gram_matrix(activations) / (locations * channels)
+
+
+def jcjohnson_gram_style_cost(style_gram, generated_activations):
+    """mean((G/(C·H·W) − G_target)²) over the C×C entries."""
+    return tf.reduce_mean(tf.square(jcjohnson_gram_matrix(generated_activations) - style_gram))
+
+
 COURSERA = LossConvention(
     name="coursera",
     gram_matrix=losses.gram_matrix,
@@ -83,6 +101,7 @@ TF_TUTORIAL = LossConvention(
     gram_matrix=tf_tutorial_gram_matrix,
     content_cost=mean_squared_content_cost,
     gram_style_cost=tf_tutorial_gram_style_cost,
+    gram_is_per_location=True,
 )
 PYTORCH = LossConvention(
     name="pytorch",
@@ -91,9 +110,17 @@ PYTORCH = LossConvention(
     gram_style_cost=pytorch_gram_style_cost,
 )
 
+JCJOHNSON = LossConvention(
+    name="jcjohnson",
+    gram_matrix=jcjohnson_gram_matrix,
+    content_cost=mean_squared_content_cost,
+    gram_style_cost=jcjohnson_gram_style_cost,
+    gram_is_per_location=True,
+)
+
 # Read-only, so no caller can change what a name means for everyone else.
 LOSS_CONVENTIONS = types.MappingProxyType(
-    {convention.name: convention for convention in (COURSERA, TF_TUTORIAL, PYTORCH)}
+    {convention.name: convention for convention in (COURSERA, TF_TUTORIAL, PYTORCH, JCJOHNSON)}
 )
 
 

@@ -9,7 +9,9 @@ import numpy as np
 import scipy.optimize
 import tensorflow as tf
 
+from nst import loss_conventions
 from nst import losses
+from nst import masks
 
 # Coursera's generate_noise_image: uniform noise in [-20, 20] around the mean pixel.
 NOISE_AMPLITUDE = 20.0
@@ -42,6 +44,11 @@ class Snapshot:
     costs: Costs
     elapsed_seconds: float
     optimizer_state: tuple = ()  # Adam's variables as arrays; empty for L-BFGS
+    raw_image: np.ndarray | None = None  # the optimised image, when `image` was post-processed (colours, mask)
+
+    @property
+    def resume_image(self):
+        return self.image if self.raw_image is None else self.raw_image
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,6 +82,11 @@ class OptimizationResult:
     evaluations: int = 0  # cost-and-gradient evaluations made
     optimizer_state: tuple = ()
     interrupted: bool = False
+    raw_image: np.ndarray | None = None  # the optimised image, when `image` was post-processed
+
+    @property
+    def resume_image(self):
+        return self.image if self.raw_image is None else self.raw_image
 
     @property
     def seconds_per_iteration(self):
@@ -100,36 +112,70 @@ def uniform_noise_image(shape, seed):
     return np.random.default_rng(seed).uniform(*PIXEL_RANGE, shape).astype(np.float32)
 
 
+@dataclasses.dataclass(frozen=True)
+class StyleTarget:
+    """One style image's part of the cost: its pixels, blend weight and optional mask (H×W in [0, 1])."""
+
+    pixels: np.ndarray  # H×W×3 RGB 0–255, any size (style_scale)
+    blend_weight: float = 1.0
+    mask: np.ndarray | None = None  # at the generated image's size; None: everywhere
+
+
 class CostFunction:
-    """The Coursera total cost of a generated image against fixed content and style targets.
+    """The total cost of a generated image against fixed content and style targets.
 
     Targets (content activations, style Gram matrices) are computed once here; calling the
-    object runs only the generated image through the network. Total variation of the image
-    (Mahendran & Vedaldi; used by Johnson et al.) is added when tv_weight > 0.
+    object runs only the generated image through the network. The formulas are the loss
+    convention's (the Coursera ones by default); total variation of the image (Mahendran &
+    Vedaldi; used by Johnson et al.) is added when tv_weight > 0. style is one StyleTarget,
+    a sequence of them (blended by their weights), or plain style pixels.
     """
 
-    def __init__(self, extractor, content_pixels, style_pixels, content_layer, style_layers, alpha, beta,
-                 tv_weight=0.0):
+    def __init__(self, extractor, content_pixels, style, content_layer, style_layers, alpha, beta,
+                 tv_weight=0.0, convention=loss_conventions.COURSERA):
         self.extractor = extractor
         self.content_layer = content_layer
         self.style_layers = tuple(style_layers)  # ((name, weight), ...)
-        self.alpha = float(alpha)
-        self.beta = float(beta)
-        self.tv_weight = float(tv_weight)
-        self.content_target = extractor(content_pixels[np.newaxis])[content_layer]
-        style_activations = extractor(style_pixels[np.newaxis])
-        self.style_grams = {name: losses.gram_matrix(style_activations[name]) for name, _ in self.style_layers}
+        self.alpha, self.beta, self.tv_weight = float(alpha), float(beta), float(tv_weight)
+        self.convention = convention
+        content_activations = extractor(content_pixels[np.newaxis])
+        self.content_target = content_activations[content_layer]
+        targets = [style] if isinstance(style, (np.ndarray, StyleTarget)) else list(style)
+        targets = [target if isinstance(target, StyleTarget) else StyleTarget(target) for target in targets]
+        self.style_terms = [self._style_term(target, content_activations) for target in targets]
+
+    def _style_term(self, target, content_activations):
+        """(blend weight, {layer: (style Gram rescaled to the generated image, √mask or None)})."""
+        style_activations = self.extractor(target.pixels[np.newaxis])
+        layers = {}
+        for name, _ in self.style_layers:
+            generated_shape = content_activations[name].shape  # the generated image is the content's size
+            generated_locations = generated_shape[1] * generated_shape[2]
+            style_locations = style_activations[name].shape[1] * style_activations[name].shape[2]
+            root_mask, covered = None, generated_locations
+            if target.mask is not None:
+                layer_mask = masks.mask_at_resolution(target.mask, generated_shape[1], generated_shape[2])
+                # Weighting activations by √m makes their Gram Σ m·a·aᵀ, the Gram of the masked region.
+                root_mask = tf.sqrt(layer_mask)[tf.newaxis, :, :, tf.newaxis]
+                covered = float(tf.reduce_sum(layer_mask))
+            # A Gram sums over locations: compare the style's per-location statistics over the
+            # generated image's (or mask's) area, whatever the style image's size (style_scale).
+            reference_locations = generated_locations if self.convention.gram_is_per_location else style_locations
+            gram = self.convention.gram_matrix(style_activations[name]) * (covered / reference_locations)
+            layers[name] = (gram, root_mask)
+        return target.blend_weight, layers
 
     def __call__(self, image_batch):
         """{'total', 'content', 'style', 'tv'} scalar tensors for a 1×H×W×3 RGB pixel tensor."""
         activations = self.extractor(image_batch)
-        content = losses.content_cost(self.content_target, activations[self.content_layer])
-        style = tf.add_n(
-            [
-                weight * losses.gram_style_cost(self.style_grams[name], activations[name])
-                for name, weight in self.style_layers
-            ]
-        )
+        content = self.convention.content_cost(self.content_target, activations[self.content_layer])
+        style_costs = []
+        for blend_weight, layers in self.style_terms:
+            for name, layer_weight in self.style_layers:
+                gram, root_mask = layers[name]
+                generated = activations[name] if root_mask is None else activations[name] * root_mask
+                style_costs.append(blend_weight * layer_weight * self.convention.gram_style_cost(gram, generated))
+        style = tf.add_n(style_costs)
         total = losses.total_cost(content, style, self.alpha, self.beta)
         tv = losses.total_variation_cost(image_batch) if self.tv_weight else tf.constant(0.0)
         return {"total": total + self.tv_weight * tv, "content": content, "style": style, "tv": tv}
@@ -148,10 +194,10 @@ def make_cost_and_gradient(cost_function, jit=False):
     return cost_and_gradient
 
 
-def _adam(learning_rate):
+def _adam(learning_rate, beta_1=0.9, epsilon=1e-8):
     # epsilon 1e-8 is TF1's AdamOptimizer default, which the Coursera assignment used;
     # Keras 3 defaults to 1e-7.
-    return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-8)
+    return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta_1, beta_2=0.999, epsilon=epsilon)
 
 
 def _finite(costs, gradient):
@@ -159,7 +205,7 @@ def _finite(costs, gradient):
 
 
 def run_adam(cost_function, start_image, iterations, learning_rate, print_every, callbacks=Callbacks(),
-             first_iteration=0, optimizer_state=(), jit=False):
+             first_iteration=0, optimizer_state=(), jit=False, beta_1=0.9, epsilon=1e-8):
     """Runs Adam updates on the image from first_iteration up to `iterations`; returns an OptimizationResult.
 
     callbacks.on_snapshot gets iterations first_iteration, multiples of print_every, and the
@@ -168,7 +214,7 @@ def run_adam(cost_function, start_image, iterations, learning_rate, print_every,
     the image whose cost it was (its pixels are still finite: the update was not applied).
     """
     image = tf.Variable(np.asarray(start_image, np.float32)[np.newaxis], name="generated_image")
-    optimizer = _adam(learning_rate)
+    optimizer = _adam(learning_rate, beta_1, epsilon)
     optimizer.build([image])
     for variable, value in zip(optimizer.variables, optimizer_state):
         variable.assign(value)

@@ -120,7 +120,7 @@ def _input_record(path):
 
 def save_resume_state(output_dir, snapshot):
     """Writes the image, iteration and Adam state of a snapshot atomically, for --resume."""
-    arrays = {"iteration": np.asarray(snapshot.iteration), "image": snapshot.image}
+    arrays = {"iteration": np.asarray(snapshot.iteration), "image": snapshot.resume_image}
     arrays.update({f"optimizer_{index}": value for index, value in enumerate(snapshot.optimizer_state)})
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
@@ -170,7 +170,9 @@ class RunRecorder:
         self._static_record = {
             "config": self.config.to_dict(),
             "inputs": {"content_image": _input_record(self.config.content_image),
-                       "style_image": _input_record(self.config.style_image)},
+                       "style_images": [_input_record(path) for path in self.config.style_image],
+                       "content_mask": _input_record(self.config.content_mask) if self.config.content_mask else None,
+                       "style_masks": [_input_record(path) for path in self.config.style_masks]},
             "weights": {"source": weights.source, "path": weights.path,
                         "sha256": file_sha256(weights.path) if weights.path else None},
             "seed": self.config.seed,
@@ -213,7 +215,7 @@ class RunRecorder:
         if status == "interrupted":
             from nst.optimize import Snapshot
 
-            save_resume_state(self.output_dir, Snapshot(result.iterations, result.image, result.costs,
+            save_resume_state(self.output_dir, Snapshot(result.iterations, result.resume_image, result.costs,
                                                         result.elapsed_seconds, result.optimizer_state))
         else:
             write_animation(self.output_dir, self.snapshots)
@@ -287,16 +289,18 @@ def write_loss_plot(path, history):
 
 
 def write_summary(path, prepared, result_pixels):
-    """summary.png: content | style | result, side by side at the result's size."""
+    """summary.png: content | style(s) | result, side by side at the result's size."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot
 
     result = images.to_pil(result_pixels)
-    panels = [("content", prepared.content_image.resize(result.size, PIL.Image.LANCZOS)),
-              ("style", prepared.style_image.resize(result.size, PIL.Image.LANCZOS)),
-              ("result", result)]
+    styles = prepared.style_images
+    panels = [("content", prepared.content_image.resize(result.size, PIL.Image.LANCZOS))]
+    panels += [(f"style {index + 1}" if len(styles) > 1 else "style", style.resize(result.size, PIL.Image.LANCZOS))
+               for index, style in enumerate(styles)]
+    panels.append(("result", result))
     width, height = result.size
     figure, axes = pyplot.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.2 * height / width + 0.4), dpi=100)
     for axis, (title, image) in zip(axes, panels):

@@ -6,8 +6,11 @@ import numpy as np
 import PIL.Image
 import tensorflow as tf
 
+from nst import colors
 from nst import config as config_module
 from nst import images
+from nst import loss_conventions
+from nst import masks
 from nst import optimize
 from nst import vgg
 from nst import weights as weights_module
@@ -18,13 +21,25 @@ class PreparedRun:
     """Everything read from disk before the optimisation starts, so bad input fails before any file is written."""
 
     content_image: PIL.Image.Image  # RGB, as read
-    style_image: PIL.Image.Image
+    style_images: tuple  # of PIL.Image.Image, one per style
     init_image: PIL.Image.Image | None  # only for init=PATH
     loaded_weights: weights_module.LoadedWeights
+    content_mask: np.ndarray | None = None  # H×W in [0, 1] at the full output size
+    style_masks: tuple = ()  # likewise, one per style
 
     def content_size(self, longest_side):
         """(width, height) of the content image scaled to longest_side."""
         return images.resize_to_longest_side(self.content_image, longest_side).size
+
+
+@dataclasses.dataclass(frozen=True)
+class ScaleInputs:
+    """What one scale optimises against, and how its images are shown."""
+
+    content_pixels: np.ndarray  # the content as the user gave it, at this scale
+    network_content: np.ndarray  # what the network sees (the luminance image with preserve_colors=luminance)
+    style_targets: tuple  # of optimize.StyleTarget
+    content_mask: np.ndarray | None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,19 +62,24 @@ def _as_pil(image_or_path):
 def prepare(config, content=None, style=None):
     """Reads and checks every input of the run; raises ImageError, WeightsError on bad input.
 
-    content and style may be given directly (PIL images or H×W×3 arrays) instead of the
-    config's paths, for the Python API.
+    content and style may be given directly (PIL images or H×W×3 arrays; style also a list
+    of them) instead of the config's paths, for the Python API.
     """
     content_image = _as_pil(content if content is not None else config.content_image)
     smallest = images.resize_to_longest_side(content_image, config.scale_sizes()[0])
     images.check_size_for_vgg(smallest, config.content_image)
-    style_image = _as_pil(style if style is not None else config.style_image)
-    # Checked before resizing: a sliver stretched to the content's size would carry no texture.
-    images.check_size_for_vgg(style_image, config.style_image)
+    given_styles = style if isinstance(style, (list, tuple)) else [style] if style is not None else config.style_image
+    style_images = tuple(_as_pil(item) for item in given_styles)
+    for path, style_image in zip(config.style_image, style_images):
+        # Checked before resizing: a sliver stretched to the content's size would carry no texture.
+        images.check_size_for_vgg(style_image, path)
     init_image = None if config.init in config_module.INIT_MODES else images.read_image(config.init)
+    full_size = images.resize_to_longest_side(content_image, config.image_size).size
+    content_mask = masks.read_mask(config.content_mask, full_size) if config.content_mask else None
+    style_masks = tuple(masks.read_mask(path, full_size) for path in config.style_masks)
     loaded_weights = weights_module.load_weights(config.weights, seed=config.seed,
                                                  allow_download=config.allow_download)
-    return PreparedRun(content_image, style_image, init_image, loaded_weights)
+    return PreparedRun(content_image, style_images, init_image, loaded_weights, content_mask, style_masks)
 
 
 def pixels_at_size(image, size):
@@ -67,15 +87,67 @@ def pixels_at_size(image, size):
     return images.to_array(images.resize_to_size(image, size))
 
 
-def start_image(config, prepared, content_pixels, style_pixels):
+def _mask_at_size(mask, size):
+    return masks.mask_at_resolution(mask, size[1], size[0]).numpy()
+
+
+def _style_pixels(config, style_image, content_pixels, size):
+    """A style image at style_scale × the content's size, recoloured or reduced to luminance as asked."""
+    # Never below VGG19's 16 pixels: conv5_1 would have no locations to take a Gram matrix over.
+    style_size = tuple(max(images.MIN_SIDE, round(side * config.style_scale)) for side in size)
+    pixels = pixels_at_size(style_image, style_size)
+    if config.preserve_colors == "histogram":
+        return colors.match_color_histogram(pixels, content_pixels)
+    if config.preserve_colors == "luminance":
+        matched = colors.match_luminance_statistics(colors.luminance_image(pixels),
+                                                    colors.luminance_image(content_pixels))
+        return np.asarray(matched, np.float32)
+    return pixels
+
+
+def scale_inputs(config, prepared, size):
+    """The content, style targets and masks of one scale, size = (width, height)."""
+    content_pixels = pixels_at_size(prepared.content_image, size)
+    network_content = colors.luminance_image(content_pixels) if config.preserve_colors == "luminance" else content_pixels
+    style_masks = [_mask_at_size(mask, size) for mask in prepared.style_masks]
+    blend_weights = config.style_blend_weights
+    if style_masks:
+        style_masks = masks.normalise_style_masks(style_masks)
+        # Masked styles share the image, not the strength: equal weights mean full strength in each region.
+        blend_weights = [weight * len(style_masks) for weight in blend_weights]
+    else:
+        style_masks = [None] * len(prepared.style_images)
+    style_targets = tuple(
+        optimize.StyleTarget(_style_pixels(config, style_image, content_pixels, size), blend_weight, mask)
+        for style_image, blend_weight, mask in zip(prepared.style_images, blend_weights, style_masks)
+    )
+    content_mask = None if prepared.content_mask is None else _mask_at_size(prepared.content_mask, size)
+    return ScaleInputs(content_pixels, np.asarray(network_content, np.float32), style_targets, content_mask)
+
+
+def present(config, inputs, pixels):
+    """The optimised pixels as the user sees them: content colours put back, masked-out areas the content."""
+    if config.preserve_colors == "luminance":
+        pixels = np.asarray(colors.transfer_luminance(pixels, inputs.content_pixels), np.float32)
+    if inputs.content_mask is not None:
+        pixels = np.asarray(masks.blend_with_content(pixels, inputs.content_pixels, inputs.content_mask), np.float32)
+    return pixels
+
+
+def _needs_presenting(config, inputs):
+    return config.preserve_colors == "luminance" or inputs.content_mask is not None
+
+
+def start_image(config, prepared, inputs):
     """The image the optimisation starts from, by config.init."""
+    content_pixels = inputs.network_content
     if config.init == "noise":
         return optimize.initial_image(content_pixels, config.noise_ratio, config.seed,
                                       prepared.loaded_weights.convention.mean)
     if config.init == "content":
         return content_pixels.copy()
     if config.init == "style":
-        return style_pixels.copy()
+        return pixels_at_size(images.to_pil(inputs.style_targets[0].pixels), content_pixels.shape[1::-1])
     if config.init == "random":
         return optimize.uniform_noise_image(content_pixels.shape, config.seed)
     return pixels_at_size(prepared.init_image, content_pixels.shape[1::-1])
@@ -92,12 +164,25 @@ def build_extractor(config, prepared):
     return vgg.FeatureExtractor(layer_names, prepared.loaded_weights, config.pooling, config.precision)
 
 
+def _presenting_callbacks(config, inputs, callbacks):
+    """The caller's callbacks, with snapshot images presented (the raw image kept for resuming)."""
+    if not _needs_presenting(config, inputs) or callbacks.on_snapshot is None:
+        return callbacks
+
+    def on_snapshot(snapshot):
+        callbacks.on_snapshot(dataclasses.replace(snapshot, image=present(config, inputs, snapshot.image),
+                                                  raw_image=snapshot.image))
+
+    return dataclasses.replace(callbacks, on_snapshot=on_snapshot)
+
+
 def _optimise_scale(config, cost_function, start, first_iteration, last_iteration, callbacks, optimizer_state):
     if config.optimizer == "lbfgs":
         return optimize.run_lbfgs(cost_function, start, last_iteration, config.print_every, callbacks,
                                   first_iteration, config.jit)
     return optimize.run_adam(cost_function, start, last_iteration, config.learning_rate, config.print_every,
-                             callbacks, first_iteration, optimizer_state, config.jit)
+                             callbacks, first_iteration, optimizer_state, config.jit, config.adam_beta_1,
+                             config.adam_epsilon)
 
 
 def _combine(results):
@@ -111,41 +196,49 @@ def _combine(results):
     )
 
 
+def _start_of_scale(config, prepared, inputs, resume, previous_image, first):
+    """(start image, first iteration, Adam state) of a scale: resumed, upsampled from the last scale, or new."""
+    if resume is not None and resume.iteration >= first:
+        start, first, optimizer_state = resume.image, resume.iteration, resume.optimizer_state
+    elif previous_image is not None:
+        start, optimizer_state = previous_image, ()
+    else:
+        start, optimizer_state = start_image(config, prepared, inputs), ()
+    if start.shape != inputs.content_pixels.shape:  # the image comes from the scale before: a new Adam
+        start, optimizer_state = resize_pixels(start, inputs.content_pixels.shape[1::-1]), ()
+    return start, first, optimizer_state
+
+
 def run(config, prepared, callbacks=optimize.Callbacks(), resume=None):
     """Optimises the generated image at each scale, coarse to fine; returns an optimize.OptimizationResult.
 
     Iterations are numbered across scales (scale k covers k·epochs … (k+1)·epochs). With
     resume, the scales already finished are skipped and the run continues from resume's
-    image and Adam state.
+    image and Adam state. The result's image is presented (colours, mask); raw_image is
+    what was optimised.
     """
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
     extractor = build_extractor(config, prepared)
+    convention = loss_conventions.get_loss_convention(config.loss_convention)
     results, previous_image = [], None
     for scale_index, longest_side in enumerate(config.scale_sizes()):
         first, last = scale_index * config.epochs, (scale_index + 1) * config.epochs
         if resume is not None and resume.iteration >= last:
             previous_image = resume.image
             continue
-        size = prepared.content_size(longest_side)
-        content_pixels = pixels_at_size(prepared.content_image, size)
-        style_pixels = pixels_at_size(prepared.style_image, size)
-        optimizer_state = ()
-        if resume is not None and resume.iteration >= first:
-            first, start, optimizer_state = resume.iteration, resume.image, resume.optimizer_state
-            resume = None
-        elif previous_image is not None:
-            start = previous_image
-        else:
-            start = start_image(config, prepared, content_pixels, style_pixels)
-        if start.shape != content_pixels.shape:  # the image comes from the scale before: a new Adam
-            start, optimizer_state = resize_pixels(start, size), ()
+        inputs = scale_inputs(config, prepared, prepared.content_size(longest_side))
+        start, first, optimizer_state = _start_of_scale(config, prepared, inputs, resume, previous_image, first)
+        resume = None
         cost_function = optimize.CostFunction(
-            extractor, content_pixels, style_pixels, config.content_layer, config.style_layers,
-            config.alpha, config.beta, config.tv_weight,
+            extractor, inputs.network_content, inputs.style_targets, config.content_layer,
+            config.effective_style_layers, config.alpha, config.beta, config.tv_weight, convention,
         )
-        results.append(_optimise_scale(config, cost_function, start, first, last, callbacks, optimizer_state))
-        if results[-1].stop_reason or results[-1].interrupted:
+        result = _optimise_scale(config, cost_function, start, first, last,
+                                 _presenting_callbacks(config, inputs, callbacks), optimizer_state)
+        results.append(dataclasses.replace(result, image=present(config, inputs, result.image),
+                                           raw_image=result.image))
+        if result.stop_reason or result.interrupted:
             break
-        previous_image = results[-1].image
+        previous_image = result.image
     return _combine(results)

@@ -50,8 +50,13 @@ def build_vgg19_model(layer_names, pooling="avg", precision="float32"):
             tensor = pooling_layer(pool_size=2, strides=2, name=f"block{previous_block}_pool", dtype=policy)(tensor)
             previous_block = block
         filters = 64 * 2 ** min(block - 1, 3)
+        # conv1_1 stays in float32 whatever the precision: bfloat16 would round the input pixels
+        # (8 significant bits: steps of 0.5–1 near ±128), making the cost a staircase in the
+        # pixels that L-BFGS's line search cannot follow. With 3 input channels it is <0.1 % of the work.
+        layer_policy = "float32" if name == "conv1_1" else policy
         tensor = keras.layers.Conv2D(
-            filters, 3, padding="same", activation="relu", name=config_module.keras_layer_name(name), dtype=policy
+            filters, 3, padding="same", activation="relu", name=config_module.keras_layer_name(name),
+            dtype=layer_policy,
         )(tensor)
         if name in requested:
             outputs[name] = tensor

@@ -131,3 +131,43 @@ def test_scales_grow_by_two_up_to_the_image_size():
     assert make_config(image_size=400, scales=3).scale_sizes() == (100, 200, 400)
     assert make_config(image_size=400).scale_sizes() == (400,)
     assert make_config(scales=3, epochs=50).total_iterations == 150
+
+
+def test_presets_resolve_to_their_documented_values():
+    udacity = StyleTransferConfig.from_preset("pytorch-udacity", content_image="c", style_image="s")
+    assert (udacity.init, udacity.alpha, udacity.beta, udacity.loss_convention) == ("content", 1.0, 1e6, "pytorch")
+    assert udacity.learning_rate == pytest.approx(0.003 * 255)
+    assert dict(udacity.style_layers) == {"conv1_1": 1.0, "conv2_1": 0.75, "conv3_1": 0.2, "conv4_1": 0.2,
+                                          "conv5_1": 0.2}
+    report = StyleTransferConfig.from_preset("lbfgs-report", content_image="c", style_image="s")
+    assert (report.optimizer, report.init, report.alpha, report.beta) == ("lbfgs", "content", 1.0, 1.0)
+    assert (report.image_size, report.epochs) == (512, 500)
+    tutorial = StyleTransferConfig.from_preset("tf-tutorial", content_image="c", style_image="s")
+    assert (tutorial.content_layer, tutorial.alpha, tutorial.beta) == ("conv5_2", 1e4, 1e-2)
+    assert (tutorial.learning_rate, tutorial.adam_beta_1) == (pytest.approx(0.02 * 255), 0.99)
+    assert tutorial.tv_weight == pytest.approx(30 / 255) and tutorial.image_size == 512
+    gatys = StyleTransferConfig.from_preset("gatys", content_image="c", style_image="s")
+    assert (gatys.content_layer, gatys.alpha, gatys.beta, gatys.tv_weight) == ("conv4_2", 5.0, 100.0, 1e-3)
+    assert (gatys.image_size, gatys.pooling) == (512, "max")
+    assert gatys.style_layer_names == ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
+
+
+def test_coursera_preset_is_the_defaults():
+    assert StyleTransferConfig.from_preset("coursera", content_image="content.png", style_image="style.png") == \
+        make_config()
+
+
+def test_explicit_fields_override_a_preset():
+    config = StyleTransferConfig.from_preset("gatys", content_image="c", style_image="s", image_size=256)
+    assert config.image_size == 256 and config.beta == 100.0
+
+
+def test_unknown_preset_is_refused():
+    with pytest.raises(ConfigError, match="unknown preset 'picasso'"):
+        StyleTransferConfig.from_preset("picasso", content_image="c", style_image="s")
+
+
+def test_config_knows_every_loss_convention():
+    from nst import loss_conventions
+
+    assert set(config_module.LOSS_CONVENTIONS) == set(loss_conventions.LOSS_CONVENTIONS)

@@ -25,8 +25,8 @@ def random_activations():
     return random.normal(size=shape).astype(np.float32), random.normal(size=shape).astype(np.float32)
 
 
-def test_the_three_conventions_are_registered_by_name():
-    assert set(loss_conventions.LOSS_CONVENTIONS) == {"coursera", "tf_tutorial", "pytorch"}
+def test_the_conventions_are_registered_by_name():
+    assert set(loss_conventions.LOSS_CONVENTIONS) == {"coursera", "tf_tutorial", "pytorch", "jcjohnson"}
     for name, convention in loss_conventions.LOSS_CONVENTIONS.items():
         assert convention.name == name
         assert loss_conventions.get_loss_convention(name) is convention
@@ -132,3 +132,17 @@ def test_conventions_work_inside_tf_function(random_activations):
         compiled = tf.function(convention.gram_style_cost)
         expected = float(convention.gram_style_cost(style_gram, generated))
         assert float(compiled(style_gram, tf.constant(generated))) == pytest.approx(expected, rel=1e-6)
+
+
+def test_jcjohnson_convention_against_numpy():
+    random = np.random.default_rng(3)
+    style, generated = (random.normal(size=(1, 3, 4, 5)).astype(np.float32) for _ in range(2))
+
+    def numpy_gram(values):
+        flat = values.reshape(-1, values.shape[-1])
+        return flat.T @ flat / values.size
+
+    convention = loss_conventions.get_loss_convention("jcjohnson")
+    expected = np.mean((numpy_gram(generated) - numpy_gram(style)) ** 2)
+    assert float(convention.layer_style_cost(style, generated)) == pytest.approx(expected, rel=1e-5)
+    assert convention.gram_is_per_location and not loss_conventions.COURSERA.gram_is_per_location

@@ -68,7 +68,7 @@ def test_original_app_flags_resolve_inside_images():
         "--epochs", "7", "--print_every", "3", "--learning_rate", "1.5", "--alpha", "5", "--beta", "50",
     )
     assert config.content_image == str(PROJECT_DIR / "images" / "mine.jpg")
-    assert config.style_image == str(PROJECT_DIR / "images" / "theirs.png")
+    assert config.style_image == (str(PROJECT_DIR / "images" / "theirs.png"),)
     assert (config.epochs, config.print_every, config.learning_rate, config.alpha, config.beta) == (7, 3, 1.5, 5, 50)
 
 
@@ -85,7 +85,7 @@ def test_added_flags_reach_the_config():
         "--noise_ratio", "0.2", "--seed", "9", "--weights", "random", "--pooling", "max",
         "--content_layer", "block5_conv2", "--style_layers", "conv1_1:1,block2_conv1:0.5", "--nodownload",
     )
-    assert (config.content_image, config.style_image, config.output_dir) == ("/photos/c.jpg", "s.jpg", "out")
+    assert (config.content_image, config.style_image, config.output_dir) == ("/photos/c.jpg", ("s.jpg",), "out")
     assert (config.image_size, config.noise_ratio, config.seed, config.weights) == (256, 0.2, 9, "random")
     assert (config.pooling, config.content_layer) == ("max", "conv5_2")
     assert config.style_layers == (("conv1_1", 1.0), ("conv2_1", 0.5))
@@ -352,3 +352,43 @@ def test_sigint_saves_the_image_and_resume_finishes_like_an_uninterrupted_run(tm
     # Same machine, same seed, Adam's state restored: identical up to rounding to 8 bits.
     assert difference.max() <= 1
     assert json.loads((interrupted_dir / "run.json").read_text())["status"] == "finished"
+
+
+def test_every_flag_default_is_the_config_default():
+    fields = config_module.StyleTransferConfig.__dataclass_fields__
+    for flag in nst_main.CONFIG_FLAGS:
+        default = fields[flag].default
+        flag_default = nst_main.FLAGS[flag].default
+        if flag == "style_layers":
+            flag_default = config_module.parse_layer_weights(flag_default)
+        if default in ((), None) and flag_default is None:
+            continue
+        assert flag_default == default, flag
+    assert nst_main.FLAGS["download"].default == fields["allow_download"].default
+
+
+def test_print_config_shows_what_a_preset_and_flags_add_up_to(run_cli):
+    code, out, err = run_cli("--preset", "gatys", "--image_size", "300", "--print_config")
+    assert code == 0, err
+    resolved = json.loads(out)
+    assert resolved["image_size"] == 300 and resolved["beta"] == 100.0 and resolved["pooling"] == "max"
+    assert resolved["style_image"] == [str(PROJECT_DIR / "images" / "swirls.jpg")]
+
+
+def test_several_styles_masks_and_colours_from_the_command_line(run_cli, pictures, tmp_path):
+    Image.new("L", (48, 32), 255).save(tmp_path / "left.png")
+    Image.new("L", (48, 32), 0).save(tmp_path / "right.png")
+    code, out, err = run_cli(*quick_run_arguments(pictures, tmp_path / "out"),
+                             "--style_image", f"{pictures['style']},{pictures['content']}",
+                             "--style_blend_weights", "0.7,0.3", "--preserve_colors", "luminance",
+                             "--style_masks", f"{tmp_path / 'left.png'},{tmp_path / 'right.png'}",
+                             "--content_mask", str(tmp_path / "left.png"), "--style_scale", "0.5")
+    assert code == 0, err
+    with Image.open(tmp_path / "out" / "summary.png") as summary:
+        assert summary.size[0] > 3 * summary.size[1]  # content | style 1 | style 2 | result
+
+
+def test_unknown_preset_on_the_command_line_is_a_clean_error(tmp_path):
+    completed = run_script("--preset", "picasso")
+    assert completed.returncode != 0 and "Traceback" not in completed.stderr
+    assert "picasso" in completed.stderr

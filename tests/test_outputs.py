@@ -66,7 +66,7 @@ def recorder(tmp_path, random_weights):
     style = PIL.Image.new("RGB", (8, 6), (30, 30, 200))
     config = config_module.StyleTransferConfig(content_image="content.png", style_image="style.png",
                                                weights="random", image_size=16)
-    prepared = transfer.PreparedRun(content, style, None, random_weights)
+    prepared = transfer.PreparedRun(content, (style,), None, random_weights)
     return outputs.RunRecorder(tmp_path, config, prepared)
 
 

@@ -131,7 +131,9 @@ def test_bfloat16_activations_are_close_to_float32(random_weights, image_batch):
     layer_names = ["conv1_1", "conv3_1", "conv4_2"]
     full = vgg.FeatureExtractor(layer_names, random_weights)(image_batch)
     half = vgg.FeatureExtractor(layer_names, random_weights, precision="bfloat16")(image_batch)
-    for name in layer_names:
+    # conv1_1 stays float32 (rounding the input pixels would make the cost a staircase).
+    np.testing.assert_array_equal(half["conv1_1"].numpy(), full["conv1_1"].numpy())
+    for name in layer_names[1:]:
         assert half[name].dtype == "float32"
         reference = full[name].numpy()
         relative = np.abs(half[name].numpy() - reference).max() / np.abs(reference).max()

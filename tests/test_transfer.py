@@ -1,0 +1,134 @@
+"""nst.transfer: several styles, colour preservation, masks, style scale, layer tilt, conventions."""
+
+import numpy as np
+import PIL.Image
+import pytest
+
+from nst import colors
+from nst import config as config_module
+from nst import images
+from nst import transfer
+
+SIZE = (40, 32)
+
+
+def picture(seed, size=SIZE, low=0, high=256):
+    pixels = np.random.default_rng(seed).integers(low, high, (size[1], size[0], 3), dtype=np.uint8)
+    return PIL.Image.fromarray(pixels)
+
+
+@pytest.fixture
+def paths(tmp_path):
+    names = {}
+    for name, seed in [("content", 0), ("style", 1), ("other_style", 2)]:
+        names[name] = str(tmp_path / f"{name}.png")
+        picture(seed).save(names[name])
+    return names
+
+
+def stylized(paths, **changes):
+    fields = dict(content_image=paths["content"], style_image=paths["style"], weights="random", image_size=40,
+                  epochs=4, print_every=4) | changes
+    config = config_module.StyleTransferConfig(**fields)
+    return transfer.run(config, transfer.prepare(config)).image
+
+
+def test_blend_one_zero_equals_the_first_style_alone(paths):
+    alone = stylized(paths)
+    blended = stylized(paths, style_image=f"{paths['style']},{paths['other_style']}", style_blend_weights="1,0")
+    np.testing.assert_array_equal(alone, blended)
+    mixed = stylized(paths, style_image=f"{paths['style']},{paths['other_style']}", style_blend_weights="0.5,0.5")
+    assert np.abs(mixed - alone).max() > 0.1
+
+
+def test_blend_weights_are_normalised():
+    config = config_module.StyleTransferConfig(content_image="c", style_image="a.jpg,b.jpg,c.jpg",
+                                               style_blend_weights=(2, 1, 1))
+    assert config.style_blend_weights == (0.5, 0.25, 0.25)
+    assert config_module.StyleTransferConfig(content_image="c", style_image="a,b").style_blend_weights == (0.5, 0.5)
+
+
+def test_luminance_mode_keeps_the_contents_chrominance(tmp_path, paths):
+    # Mid-range colours, so that clipping to 0–255 at the end cannot move the chrominance.
+    picture(3, low=90, high=170).save(tmp_path / "mild.png")
+    result = stylized(paths, content_image=str(tmp_path / "mild.png"), preserve_colors="luminance")
+    content = images.to_array(images.resize_to_size(images.read_image(tmp_path / "mild.png"), SIZE))
+    output = images.to_array(images.to_pil(result))  # what is saved: clipped and rounded to 8 bits
+    chrominance = colors.rgb_to_yiq(output)[..., 1:]
+    np.testing.assert_allclose(chrominance, colors.rgb_to_yiq(content)[..., 1:], atol=1.0)
+    assert np.abs(colors.rgb_to_yiq(output)[..., 0] - colors.rgb_to_yiq(content)[..., 0]).max() > 1.0
+
+
+def test_histogram_mode_runs_and_differs_from_plain(paths):
+    assert np.abs(stylized(paths, preserve_colors="histogram") - stylized(paths)).max() > 0.1
+
+
+def test_masked_out_region_stays_the_content(tmp_path, paths):
+    mask = np.zeros((SIZE[1], SIZE[0]), np.uint8)
+    mask[:, SIZE[0] // 2:] = 255  # stylise the right half only
+    PIL.Image.fromarray(mask).resize((80, 64)).save(tmp_path / "mask.png")  # wrong size: resized
+    result = stylized(paths, content_mask=str(tmp_path / "mask.png"))
+    content = images.to_array(images.read_image(paths["content"]))
+    # Resizing the mask rings over a few pixels (Lanczos): compare away from the edge.
+    np.testing.assert_allclose(result[:, : SIZE[0] // 2 - 3], content[:, : SIZE[0] // 2 - 3], atol=1e-3)
+    assert np.abs(result[:, SIZE[0] // 2 + 1:] - content[:, SIZE[0] // 2 + 1:]).max() > 1.0
+
+
+def test_style_masks_put_each_style_in_its_region(tmp_path, paths):
+    PIL.Image.new("L", SIZE, 255).save(tmp_path / "everywhere.png")
+    PIL.Image.new("L", SIZE, 0).save(tmp_path / "nowhere.png")
+    only_first = stylized(paths, style_image=f"{paths['style']},{paths['other_style']}",
+                          style_masks=f"{tmp_path / 'everywhere.png'},{tmp_path / 'nowhere.png'}")
+    np.testing.assert_allclose(only_first, stylized(paths), rtol=1e-5, atol=1e-3)
+
+
+def test_style_scale_and_layer_tilt_change_the_result(paths):
+    plain = stylized(paths)
+    assert np.abs(stylized(paths, style_scale=0.5) - plain).max() > 0.1
+    assert np.abs(stylized(paths, style_layer_weight_exp=3.0) - plain).max() > 0.1
+
+
+def test_layer_weight_exp_tilts_and_keeps_the_sum():
+    config = config_module.StyleTransferConfig(content_image="c", style_image="s", style_layer_weight_exp=2.0,
+                                               style_layers="conv1_1:1,conv2_1:1,conv3_1:1")
+    weights = [weight for _, weight in config.effective_style_layers]
+    assert weights == pytest.approx([3 / 7, 6 / 7, 12 / 7])
+    assert sum(weights) == pytest.approx(3.0)
+
+
+@pytest.mark.parametrize("convention", ["coursera", "tf_tutorial", "pytorch", "jcjohnson"])
+def test_every_loss_convention_lowers_its_cost(paths, convention):
+    config = config_module.StyleTransferConfig(content_image=paths["content"], style_image=paths["style"],
+                                               weights="random", image_size=40, epochs=5, print_every=5,
+                                               loss_convention=convention, optimizer="lbfgs")
+    snapshots = []
+    from nst import optimize
+
+    transfer.run(config, transfer.prepare(config), optimize.Callbacks(on_snapshot=snapshots.append))
+    assert snapshots[-1].costs.total < snapshots[0].costs.total
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"style_image": "a,b", "style_blend_weights": "1,2,3"}, "3 weights for 2 style images"),
+        ({"style_image": "a,b", "style_blend_weights": "1,-1"}, "style blend weight must be at least 0"),
+        ({"style_image": "a,b", "style_blend_weights": "0,0"}, "all zero"),
+        ({"style_image": "a,b", "style_masks": "m.png"}, "1 masks for 2 style images"),
+        ({"style_scale": 0}, "style_scale must be a positive"),
+        ({"preserve_colors": "sepia"}, "preserve_colors must be one of"),
+        ({"loss_convention": "keras"}, "loss_convention must be one of"),
+        ({"style_layer_weight_exp": -1}, "style_layer_weight_exp must be at least 0"),
+    ],
+)
+def test_bad_artistic_settings_are_refused(changes, message):
+    with pytest.raises(config_module.ConfigError, match=message):
+        config_module.StyleTransferConfig(**({"content_image": "c", "style_image": "s"} | changes))
+
+
+def test_a_mask_that_is_not_an_image_is_refused(tmp_path, paths):
+    (tmp_path / "mask.png").write_text("not a mask")
+    config = config_module.StyleTransferConfig(content_image=paths["content"], style_image=paths["style"],
+                                               weights="random", content_mask=str(tmp_path / "mask.png"))
+    with pytest.raises(images.ImageError, match="mask.png: not an image"):
+        transfer.prepare(config)
