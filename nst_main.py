@@ -13,6 +13,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from absl import app  # noqa: E402
 from absl import flags  # noqa: E402
 
+from nst import quiet_tensorflow  # noqa: E402  (imports no TensorFlow itself)
+
 PROJECT_DIR = pathlib.Path(__file__).resolve().parent
 IMAGES_DIR = PROJECT_DIR / "images"
 DEFAULT_STYLE_LAYERS_TEXT = "conv1_1:0.2,conv2_1:0.2,conv3_1:0.2,conv4_1:0.2,conv5_1:0.2"
@@ -36,7 +38,8 @@ flags.DEFINE_string("output_dir", "output", "Folder for snapshots and generated_
 flags.DEFINE_integer("image_size", 400, "Longest side of the generated image in pixels; the content's aspect is kept.")
 flags.DEFINE_float("noise_ratio", 0.6, "Share of noise in the initial image (0 = the content image).")
 flags.DEFINE_integer("seed", 0, "Seed of the initial noise (and of --weights random).")
-flags.DEFINE_string("weights", "imagenet", "VGG19 weights: imagenet, random, or a path to a .h5 or .mat file.")
+flags.DEFINE_string("weights", "imagenet",
+                    "VGG19 weights: imagenet, random, or a path to a .h5, .mat, .pth or .safetensors file.")
 flags.DEFINE_bool("download", True, "Let Keras download the ImageNet weights when none are found locally.")
 flags.DEFINE_enum("pooling", "avg", ["avg", "max"], "Pooling between VGG blocks (Coursera and Gatys use avg).")
 flags.DEFINE_string("content_layer", "conv4_2", "Content layer (conv4_2, or a Keras name such as block4_conv2).")
@@ -102,7 +105,7 @@ def config_from_flags(flag_values):
     The preset gives the defaults; only flags given explicitly (on the command line or in a
     flagfile) override it. The flags' own defaults are the Coursera preset's.
     """
-    _import_tensorflow_quietly()
+    quiet_tensorflow.import_tensorflow_quietly()
     from nst import config as config_module
 
     names = {**{name: name for name in CONFIG_FLAGS}, **RENAMED_CONFIG_FLAGS}
@@ -113,25 +116,6 @@ def config_from_flags(flag_values):
         style_image=_image_paths(flag_values.style_image, flag_values.style_image_filename),
         **explicit,
     )
-
-
-def _import_tensorflow_quietly():
-    """Imports TensorFlow with the C-level stderr muted, unless the user asked for its logs.
-
-    TensorFlow 2.21 logs through absl's C++ logging while it loads (the oneDNN notice),
-    ignoring TF_CPP_MIN_LOG_LEVEL; those lines would bury a one-line error message.
-    """
-    if os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0") == "0" or "tensorflow" in sys.modules:
-        return
-    sys.stderr.flush()
-    saved_stderr = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            import tensorflow  # noqa: F401
-    finally:
-        os.dup2(saved_stderr, 2)
-        os.close(saved_stderr)
 
 
 def _fail(message, exit_code=EXIT_BAD_INPUT):
@@ -217,7 +201,7 @@ def _exit_code(result, recorder, display, stop, final_path):
 
 def run(flag_values):
     """Runs the style transfer the flags describe; returns the process exit code."""
-    _import_tensorflow_quietly()
+    quiet_tensorflow.import_tensorflow_quietly()
     from nst import config as config_module
     from nst import files
     from nst import images

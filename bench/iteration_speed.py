@@ -9,7 +9,6 @@ Each size's peak memory is measured in a fresh subprocess (ru_maxrss), so sizes 
 import argparse
 import json
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -26,6 +25,7 @@ import tensorflow as tf  # noqa: E402
 from nst import config as config_module  # noqa: E402
 from nst import losses  # noqa: E402
 from nst import optimize  # noqa: E402
+from nst import outputs  # noqa: E402
 from nst import vgg  # noqa: E402
 from nst import weights  # noqa: E402
 
@@ -69,9 +69,10 @@ def time_minimal_loop(loaded_weights, content, style, iterations):
     @tf.function
     def step():
         with tf.GradientTape() as tape:
-            outputs = model(preprocess(image))
-            content_cost = losses.content_cost(content_target, outputs[0])
-            style_cost = tf.add_n([0.2 * losses.gram_style_cost(g, a) for g, a in zip(style_grams, outputs[1:])])
+            activations = model(preprocess(image))
+            content_cost = losses.content_cost(content_target, activations[0])
+            style_cost = tf.add_n([0.2 * losses.gram_style_cost(gram, layer)
+                                   for gram, layer in zip(style_grams, activations[1:])])
             total = 10 * content_cost + 40 * style_cost
         optimizer.apply_gradients([(tape.gradient(total, image), image)])
         return total
@@ -107,13 +108,9 @@ def peak_memory_mib(width, height):
 
 
 def machine_description():
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            cpu = next(line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, TensorFlow {tf.__version__}, Keras {keras.__version__}"
+    device = outputs.device_description()
+    accelerators = f", {', '.join(device['accelerators'])}" if device["accelerators"] else ""
+    return f"{device['cpu']}, {device['cpu_count']} cores{accelerators}, TensorFlow {tf.__version__}"
 
 
 def main():

@@ -9,7 +9,6 @@ tables with the machine description. Each setting starts from the same initial i
 
 import argparse
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -26,6 +25,7 @@ import tensorflow as tf  # noqa: E402
 import weight_fixtures  # noqa: E402  (writes the Keras h5 format the loader reads)
 from nst import config as config_module  # noqa: E402
 from nst import optimize  # noqa: E402
+from nst import outputs  # noqa: E402
 from nst import transfer  # noqa: E402
 
 BASELINE_ITERATIONS = 200
@@ -198,13 +198,9 @@ def memory_table(weights, sizes=((400, 300), (1024, 768), (1600, 1200))):
 
 
 def machine_description():
-    cpu = platform.machine()
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            cpu = next(line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, TensorFlow {tf.__version__}"
+    device = outputs.device_description()
+    accelerators = f", {', '.join(device['accelerators'])}" if device["accelerators"] else ""
+    return f"{device['cpu']}, {device['cpu_count']} cores{accelerators}, TensorFlow {tf.__version__}"
 
 
 def main():

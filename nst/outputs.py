@@ -98,7 +98,8 @@ def _library_versions():
             "absl": getattr(absl, "__version__", "unknown")}
 
 
-def _device_description():
+def device_description():
+    """The processor, its core count and any accelerators TensorFlow sees, for run records and benchmarks."""
     import tensorflow as tf
 
     processor = platform.processor() or platform.machine()
@@ -177,7 +178,7 @@ class RunRecorder:
                         "sha256": file_sha256(weights.path) if weights.path else None},
             "seed": self.config.seed,
             "versions": _library_versions(),
-            "device": _device_description(),
+            "device": device_description(),
         }
 
     def resume_from(self, record):

@@ -1,10 +1,15 @@
-"""nst.weights: the Keras .h5 and MatConvNet .mat readers, random weights, finding 'imagenet', and errors."""
+"""nst.weights: the readers (Keras, MatConvNet, torchvision), the export, random weights, 'imagenet', errors."""
 
+import dataclasses
+import json
 import pathlib
+import sys
+import zipfile
 
 import h5py
 import numpy as np
 import pytest
+import safetensors.numpy
 import scipy.io
 
 import weight_fixtures
@@ -29,11 +34,17 @@ def empty_keras_home(tmp_path, monkeypatch):
 
 
 def _write(kind, path, layers, mean_rgb=DISTINCT_MEAN_RGB):
-    """Writes layers as 'h5' (Keras's own naming), 'h5-keras2', 'mat-old' or 'mat-new'; returns the path as str."""
+    """Writes layers as 'h5' (Keras's own naming), 'h5-keras2', 'mat-old', 'mat-new', 'pth' (torch.save's zip),
+    'pth-legacy' (its older pickle) or 'safetensors'; returns the path as str. The .pth kinds skip without torch."""
     if kind == "h5":
         return str(weight_fixtures.write_keras_h5(path, layers))
     if kind == "h5-keras2":
         return str(weight_fixtures.write_keras_h5(path, layers, weight_name_style="keras2"))
+    if kind in ("pth", "pth-legacy"):
+        pytest.importorskip("torch", reason="writing a .pth needs PyTorch (pip install -r requirements-torch.txt)")
+        return str(weight_fixtures.write_torchvision_pth(path, layers, legacy=kind == "pth-legacy"))
+    if kind == "safetensors":
+        return str(weight_fixtures.write_torchvision_safetensors(path, layers))
     return str(weight_fixtures.write_matconvnet_mat(path, layers, mean_rgb, version=kind.split("-")[1]))
 
 
@@ -83,7 +94,7 @@ def test_matconvnet_fixture_versions_store_fields_in_their_published_orders(tmp_
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["h5", "h5-keras2", "mat-old", "mat-new"])
+@pytest.mark.parametrize("kind", ["h5", "h5-keras2", "mat-old", "mat-new", "pth", "pth-legacy", "safetensors"])
 def test_every_format_loads_the_same_kernels_and_biases(tmp_path, few_layers, kind):
     loaded = weights.load_weights(_write(kind, tmp_path / "weights.bin", few_layers))
     _assert_layers_equal(loaded.layers, few_layers)
@@ -154,8 +165,10 @@ def test_a_file_with_only_the_first_layers_loads_them(tmp_path):
 def test_file_type_comes_from_content_not_name(tmp_path, few_layers):
     h5_named_mat = _write("h5", tmp_path / "looks_like.mat", few_layers)
     mat_named_h5 = _write("mat-old", tmp_path / "looks_like.h5", few_layers)
+    safetensors_named_pth = _write("safetensors", tmp_path / "looks_like.pth", few_layers)
     assert weights.load_weights(h5_named_mat).convention.channel_order == "bgr"
     assert weights.load_weights(mat_named_h5).convention.channel_order == "rgb"
+    assert weights.load_weights(safetensors_named_pth).convention == weights.TORCHVISION_CONVENTION
 
 
 # ---------------------------------------------------------------------------
@@ -194,6 +207,178 @@ def test_keras_and_matconvnet_files_of_one_network_give_the_same_first_activatio
     activations_mat = _first_convolution(from_mat.convention, *from_mat.layers["block1_conv1"], rgb_image)
 
     np.testing.assert_allclose(activations_mat, activations_h5, rtol=1e-4, atol=1e-3)
+
+
+# ---------------------------------------------------------------------------
+# torchvision .pth and .safetensors, and the export
+# ---------------------------------------------------------------------------
+
+
+def test_torchvision_feature_indices_are_the_published_ones():
+    assert list(weights.TORCHVISION_FEATURE_INDICES.values()) == list(weight_fixtures.TORCHVISION_CONV_INDICES)
+    assert list(weights.TORCHVISION_FEATURE_INDICES) == list(weights.VGG19_KERNEL_SHAPES)
+
+
+def test_torchvision_convention_is_to_tensor_then_normalize():
+    """(pixels / 255 − mean) / std per RGB channel, torchvision's ToTensor and Normalize, in pixel units."""
+    convention = weights.TORCHVISION_CONVENTION
+    mean = np.float32([0.485, 0.456, 0.406]) * 255
+    one_std_above = mean + np.float32([0.229, 0.224, 0.225]) * 255
+    np.testing.assert_allclose(convention.preprocess(np.stack([mean, one_std_above])), [[0, 0, 0], [1, 1, 1]],
+                               atol=1e-6)
+    pixels = np.random.default_rng(0).uniform(0, 255, (4, 5, 3)).astype(np.float32)
+    expected = (pixels / 255 - np.float32([0.485, 0.456, 0.406])) / np.float32([0.229, 0.224, 0.225])
+    np.testing.assert_allclose(convention.preprocess(pixels), expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["pth", "pth-legacy", "safetensors"])
+def test_torchvision_files_use_torchvisions_convention(tmp_path, few_layers, kind):
+    path = _write(kind, tmp_path / "vgg19.bin", few_layers)
+    loaded = weights.load_weights(path)
+    assert loaded.convention == weights.TORCHVISION_CONVENTION
+    assert loaded.source == f"torchvision VGG19 weights ({path})" and loaded.path == path and loaded.warning is None
+
+
+@pytest.mark.parametrize("kind", ["pth", "safetensors"])
+def test_torchvision_files_give_the_activations_of_the_h5_fixture(tmp_path, kind):
+    """The same kernels as .h5, .pth and .safetensors: the same network, so the same activations.
+
+    Compared under one input convention (the h5's): with different conventions the networks
+    differ by design, which test_torch_reference checks against torchvision's own normalisation.
+    """
+    from nst import vgg
+
+    layers = weight_fixtures.random_vgg19_layers(seed=11, layer_count=FEW_LAYERS)
+    from_h5 = weights.load_weights(_write("h5", tmp_path / "vgg19.h5", layers))
+    from_torchvision = weights.load_weights(_write(kind, tmp_path / "vgg19.bin", layers))
+    image = np.random.default_rng(3).uniform(0, 255, (1, 32, 48, 3)).astype(np.float32)
+    layer_names = ["conv1_1", "conv2_1", "conv3_1"]
+
+    expected = vgg.FeatureExtractor(layer_names, from_h5)(image)
+    actual = vgg.FeatureExtractor(layer_names, dataclasses.replace(from_torchvision, convention=from_h5.convention))(
+        image)
+
+    for name in layer_names:
+        assert np.abs(expected[name].numpy()).max() > 1.0  # a real signal
+        np.testing.assert_array_equal(actual[name].numpy(), expected[name].numpy(), err_msg=name)
+
+
+def test_a_whole_torchvision_model_state_dict_loads_its_features(tmp_path, few_layers):
+    """vgg19().state_dict() also holds the classifier; a bare features.state_dict() has no 'features.' prefix."""
+    whole = weight_fixtures.write_torchvision_safetensors(
+        tmp_path / "whole.safetensors", few_layers,
+        extra_arrays={"classifier.0.weight": np.zeros((4, 8), np.float32),
+                      "classifier.0.bias": np.zeros(4, np.float32)})
+    bare_arrays = {key.removeprefix("features."): array
+                   for key, array in weight_fixtures.torchvision_state_dict_arrays(few_layers).items()}
+    safetensors.numpy.save_file(bare_arrays, str(tmp_path / "bare.safetensors"))
+    _assert_layers_equal(weights.load_weights(str(whole)).layers, few_layers)
+    _assert_layers_equal(weights.load_weights(str(tmp_path / "bare.safetensors")).layers, few_layers)
+
+
+def test_safetensors_needs_no_pytorch(tmp_path, few_layers, monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` now raises ImportError
+    path = _write("safetensors", tmp_path / "vgg19.safetensors", few_layers)
+    _assert_layers_equal(weights.load_weights(path).layers, few_layers)
+
+
+def _minimal_torch_zip(path):
+    """A zip in torch.save's layout (<name>/data.pkl), written without PyTorch."""
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("archive/data.pkl", b"\x80\x02}q\x00.")  # pickle of {}
+        archive.writestr("archive/version", b"3\n")
+    return path
+
+
+def test_pth_without_pytorch_says_how_to_read_it(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)
+    path = str(_minimal_torch_zip(tmp_path / "vgg19.pth"))
+    with pytest.raises(weights.WeightsError) as raised:
+        weights.load_weights(path)
+    assert str(raised.value) == (f"{path}: reading .pth needs PyTorch: pip install -r requirements-torch.txt, "
+                                 "or convert the file to .safetensors")
+
+
+class _RunsCodeWhenUnpickled:
+    """Unpickling this calls exec, which writes the marker file: the classic malicious-pickle payload."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return exec, (f"open({self.marker!r}, 'w').write('code from the weights file ran')",)
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["zip", "legacy-pickle"])
+def test_a_pth_that_would_run_code_is_refused_and_runs_nothing(tmp_path, few_layers, legacy):
+    torch = pytest.importorskip("torch", reason="writing a .pth needs PyTorch (pip install -r requirements-torch.txt)")
+    marker = tmp_path / "marker.txt"
+    path = str(weight_fixtures.write_torchvision_pth(tmp_path / "vgg19-dcbb9e9d.pth", few_layers, legacy=legacy,
+                                                     extra_entries={"payload": _RunsCodeWhenUnpickled(marker)}))
+
+    with pytest.raises(weights.WeightsError) as raised:
+        weights.load_weights(path)
+
+    message = str(raised.value)
+    assert message.startswith(f"{path}: refused: the file holds Python objects beyond tensors (")
+    assert "exec" in message and "never runs code" in message and "\n" not in message
+    assert not marker.exists()
+    # The guard: the payload is real. Unpickled the unsafe way, the file does run its code.
+    torch.load(path, weights_only=False)
+    assert marker.read_text() == "code from the weights file ran"
+
+
+def test_a_pth_holding_a_single_tensor_is_not_a_state_dict(tmp_path):
+    torch = pytest.importorskip("torch", reason="writing a .pth needs PyTorch (pip install -r requirements-torch.txt)")
+    torch.save(torch.zeros(3), tmp_path / "tensor.pth")
+    with pytest.raises(weights.WeightsError, match=r"tensor.pth: holds a Tensor, not a state dict of tensors"):
+        weights.load_weights(str(tmp_path / "tensor.pth"))
+
+
+def test_export_round_trip_keeps_kernels_and_the_input_convention(tmp_path, few_layers):
+    """Exported from Keras's caffe weights, the file still expects BGR minus the caffe mean, and says so."""
+    from_h5 = weights.load_weights(_write("h5", tmp_path / "vgg19.h5", few_layers))
+    path = tmp_path / "exported.safetensors"
+
+    assert weights.export_torchvision_safetensors(from_h5, path) == path
+
+    loaded = weights.load_weights(str(path))
+    _assert_layers_equal(loaded.layers, few_layers)
+    assert loaded.convention == weights.CAFFE_CONVENTION
+    assert loaded.source == f"VGG19 weights exported by nst, BGR input ({path})"
+    stored = safetensors.numpy.load_file(str(path))
+    assert sorted(stored) == sorted(
+        f"features.{index}.{kind}" for index in (0, 2, 5, 7, 10) for kind in ("weight", "bias"))
+    np.testing.assert_array_equal(stored["features.5.weight"], few_layers["block2_conv1"][0].transpose(3, 2, 0, 1))
+    with safetensors.safe_open(str(path), framework="numpy") as exported:
+        metadata = exported.metadata()
+    assert json.loads(metadata[weights.INPUT_CONVENTION_METADATA_KEY]) == {
+        "channel_order": "bgr", "mean": list(weights.CAFFE_CONVENTION.mean), "std": [1.0, 1.0, 1.0]}
+
+
+def test_export_from_an_extractor_gives_back_its_activations(tmp_path, random_weights):
+    from nst import vgg
+
+    extractor = vgg.FeatureExtractor(["conv2_1"], random_weights)
+    path = weights.export_torchvision_safetensors(extractor, tmp_path / "extractor.safetensors")
+    image = np.random.default_rng(0).uniform(0, 255, (1, 16, 24, 3)).astype(np.float32)
+
+    reloaded = vgg.FeatureExtractor(["conv2_1"], weights.load_weights(str(path)))
+
+    assert list(weights.load_weights(str(path)).layers) == ["block1_conv1", "block1_conv2", "block2_conv1"]
+    np.testing.assert_array_equal(reloaded(image)["conv2_1"].numpy(), extractor(image)["conv2_1"].numpy())
+
+
+def test_export_of_torchvision_weights_keeps_torchvisions_convention(tmp_path, few_layers):
+    source = weights.load_weights(_write("safetensors", tmp_path / "vgg19.safetensors", few_layers))
+    exported = weights.export_torchvision_safetensors(source, tmp_path / "again.safetensors")
+    assert weights.load_weights(str(exported)).convention == weights.TORCHVISION_CONVENTION
+
+
+def test_export_to_an_unwritable_place_is_a_weights_error(tmp_path, few_layers):
+    with pytest.raises(weights.WeightsError, match="cannot be written"):
+        weights.export_torchvision_safetensors(weights.LoadedWeights(few_layers, weights.CAFFE_CONVENTION, "test"),
+                                               tmp_path / "no_folder" / "w.safetensors")
 
 
 # ---------------------------------------------------------------------------
@@ -306,6 +491,60 @@ def _narrow_network_h5(tmp_path):
         tmp_path / "narrow.h5", weight_fixtures.random_vgg19_layers(0, 3, width_divisor=2))
 
 
+def _zip_not_from_torch(tmp_path):
+    with zipfile.ZipFile(tmp_path / "model.keras", "w") as archive:
+        archive.writestr("config.json", "{}")
+    return tmp_path / "model.keras"
+
+
+def _truncated_safetensors(tmp_path):
+    path = weight_fixtures.write_torchvision_safetensors(
+        tmp_path / "cut.safetensors", weight_fixtures.random_vgg19_layers(0, 3))
+    path.write_bytes(path.read_bytes()[:-1000])
+    return path
+
+
+def _safetensors_of(tmp_path, arrays, metadata=None):
+    safetensors.numpy.save_file(arrays, str(tmp_path / "w.safetensors"), metadata=metadata)
+    return tmp_path / "w.safetensors"
+
+
+def _safetensors_without_vgg_layers(tmp_path):
+    return _safetensors_of(tmp_path, {"encoder.weight": np.zeros((2, 2), np.float32)})
+
+
+def _safetensors_wrong_shape(tmp_path):
+    return weight_fixtures.write_torchvision_safetensors(tmp_path / "w.safetensors", _wrong_kernel_shape_layers())
+
+
+def _safetensors_of_vgg16(tmp_path):
+    """VGG16's third block has three convolutions, so its fourth block starts at features.17."""
+    arrays = weight_fixtures.torchvision_state_dict_arrays(weight_fixtures.random_vgg19_layers(0, 1))
+    arrays.update({"features.17.weight": np.zeros((512, 256, 3, 3), np.float32),
+                   "features.17.bias": np.zeros(512, np.float32)})
+    return _safetensors_of(tmp_path, arrays)
+
+
+def _safetensors_of_vgg19_bn(tmp_path):
+    """vgg19_bn: conv, BatchNorm, ReLU, …: features.1 holds the batch normalisation's 1-D weight."""
+    arrays = weight_fixtures.torchvision_state_dict_arrays(weight_fixtures.random_vgg19_layers(0, 1))
+    arrays.update({"features.1.weight": np.ones(64, np.float32), "features.1.bias": np.zeros(64, np.float32)})
+    return _safetensors_of(tmp_path, arrays)
+
+
+def _safetensors_without_a_bias(tmp_path):
+    arrays = weight_fixtures.torchvision_state_dict_arrays(weight_fixtures.random_vgg19_layers(0, 1))
+    del arrays["features.0.bias"]
+    return _safetensors_of(tmp_path, arrays)
+
+
+def _safetensors_with_a_bad_convention(tmp_path):
+    arrays = weight_fixtures.torchvision_state_dict_arrays(weight_fixtures.random_vgg19_layers(0, 1))
+    metadata = {weights.INPUT_CONVENTION_METADATA_KEY: json.dumps({"channel_order": "rgb", "mean": [0, 0, 0],
+                                                                   "std": [1, 0, 1]})}
+    return _safetensors_of(tmp_path, arrays, metadata)
+
+
 def _wrong_bias_h5(tmp_path):
     layers = weight_fixtures.random_vgg19_layers(0, 1)
     layers["block1_conv1"] = (layers["block1_conv1"][0], np.zeros(63, np.float32))
@@ -327,6 +566,14 @@ def _wrong_bias_h5(tmp_path):
     (_wrong_shape_mat, "conv2_1 has a kernel of shape (3, 3, 32, 128); VGG19's is (3, 3, 64, 128)"),
     (_narrow_network_h5, "block1_conv1 has a kernel of shape (3, 3, 3, 32)"),
     (_wrong_bias_h5, "block1_conv1 has 63 biases"),
+    (_zip_not_from_torch, "a zip archive but not a PyTorch checkpoint (no data.pkl inside)"),
+    (_truncated_safetensors, "not a readable .safetensors file"),
+    (_safetensors_without_vgg_layers, "no VGG19 convolution layers (features.0.weight … features.34.weight)"),
+    (_safetensors_wrong_shape, "features.5.weight has shape (128, 32, 3, 3); VGG19's is (128, 64, 3, 3)"),
+    (_safetensors_of_vgg16, "features.17 is not one of VGG19's convolutions"),
+    (_safetensors_of_vgg19_bn, "batch normalisation (vgg19_bn)"),
+    (_safetensors_without_a_bias, "features.0 has no bias"),
+    (_safetensors_with_a_bad_convention, "metadata nst.input_convention is not an input convention"),
 ])
 def test_bad_files_raise_one_line_weights_errors_naming_the_file(tmp_path, make_file, problem):
     path = str(make_file(tmp_path))
@@ -409,6 +656,15 @@ def test_imagenet_prefers_keras_files_to_the_mat(tmp_path, empty_keras_home, few
     assert weights.load_weights("imagenet", search_directories=[tmp_path], allow_download=False).path == full
     notop = _write("h5", tmp_path / weights.KERAS_NOTOP_FILENAME, few_layers)
     assert weights.load_weights("imagenet", search_directories=[tmp_path], allow_download=False).path == notop
+
+
+def test_imagenet_takes_torchvisions_files_last_safetensors_first(tmp_path, empty_keras_home, few_layers):
+    _write("safetensors", tmp_path / weights.TORCHVISION_FILENAME, few_layers)  # content, not name, decides
+    safetensors_path = _write("safetensors", tmp_path / weights.TORCHVISION_SAFETENSORS_FILENAME, few_layers)
+    found = weights.load_weights("imagenet", search_directories=[tmp_path], allow_download=False)
+    assert found.path == safetensors_path and found.convention == weights.TORCHVISION_CONVENTION
+    mat = _write("mat-old", tmp_path / weights.MATCONVNET_FILENAME, few_layers)
+    assert weights.load_weights("imagenet", search_directories=[tmp_path], allow_download=False).path == mat
 
 
 def test_imagenet_found_in_the_keras_cache(tmp_path, empty_keras_home, monkeypatch, few_layers):

@@ -1,13 +1,15 @@
 """Small VGG19 weight files written at test time, in the exact layouts of the published files.
 
 Nothing here is downloaded: random kernels with VGG19's real shapes are written as a Keras
-weights .h5 (the legacy layout of Keras's own vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5)
-and as MatConvNet's imagenet-vgg-verydeep-19.mat (both published versions). All sixteen layers
-take about 80 MB, so most tests write only the first few (layer_count).
+weights .h5 (the legacy layout of Keras's own vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5),
+as MatConvNet's imagenet-vgg-verydeep-19.mat (both published versions) and as torchvision's
+vgg19-dcbb9e9d.pth state dict (torch.save, zip or legacy) and its .safetensors twin. All sixteen
+layers take about 80 MB, so most tests write only the first few (layer_count).
 """
 
 import h5py
 import numpy as np
+import safetensors.numpy
 import scipy.io
 
 VGG19_BLOCK_SIZES = (2, 2, 4, 4, 4)
@@ -217,4 +219,47 @@ def write_matconvnet_mat(path, layers, mean_rgb=CAFFE_MEAN_RGB, version="old", e
                                                "keepAspect": np.array([[True]]), "interpolation": "bilinear",
                                                "cropSize": _row(0.875, 0.875)}}
     scipy.io.savemat(path, variables, format="5", oned_as="row")
+    return path
+
+
+# ---------------------------------------------------------------------------
+# torchvision .pth and .safetensors
+# ---------------------------------------------------------------------------
+
+# Where torchvision's vgg19().features keeps its sixteen convolutions (print(torchvision.models.vgg19())),
+# written out rather than computed, so the reader's own computation is checked against it.
+TORCHVISION_CONV_INDICES = (0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34)
+
+
+def torchvision_state_dict_arrays(layers):
+    """{'features.N.weight': kernel [out, in, 3, 3], 'features.N.bias': [out]} for Keras-named (kernel HWIO, bias)."""
+    keras_names = [f"block{block}_conv{index}" for block, index, _, _ in vgg19_layer_plan()]
+    arrays = {}
+    for keras_name, feature_index in zip(keras_names, TORCHVISION_CONV_INDICES):
+        if keras_name in layers:
+            kernel, bias = layers[keras_name]
+            arrays[f"features.{feature_index}.weight"] = np.ascontiguousarray(kernel.transpose(3, 2, 0, 1))
+            arrays[f"features.{feature_index}.bias"] = np.ascontiguousarray(bias)
+    return arrays
+
+
+def write_torchvision_pth(path, layers, legacy=False, extra_entries=None):
+    """torch.save of the state dict torchvision's vgg19() would have with these kernels; returns path.
+
+    legacy=True writes the pre-1.6 pickle format instead of the zip. extra_entries are added
+    to the saved dict as they are (a classifier's tensors, or objects no weights file should hold).
+    """
+    import torch
+
+    state = {key: torch.from_numpy(array) for key, array in torchvision_state_dict_arrays(layers).items()}
+    state.update(extra_entries or {})
+    torch.save(state, path, _use_new_zipfile_serialization=not legacy)
+    return path
+
+
+def write_torchvision_safetensors(path, layers, metadata=None, extra_arrays=None):
+    """The same tensors as write_torchvision_pth in a .safetensors file (no PyTorch needed); returns path."""
+    arrays = torchvision_state_dict_arrays(layers)
+    arrays.update(extra_arrays or {})
+    safetensors.numpy.save_file(arrays, str(path), metadata=metadata)
     return path

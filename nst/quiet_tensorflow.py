@@ -1,0 +1,24 @@
+"""Importing TensorFlow without its start-up chatter on stderr, so an entry script's one-line errors stay readable."""
+
+import os
+import sys
+
+
+def import_tensorflow_quietly():
+    """Imports TensorFlow with the C-level stderr muted, unless the user asked for its logs.
+
+    TensorFlow 2.21 logs through absl's C++ logging while it loads (the oneDNN notice),
+    ignoring TF_CPP_MIN_LOG_LEVEL; those lines would bury a one-line error message.
+    Entry scripts set TF_CPP_MIN_LOG_LEVEL=2 by default; a user who sets it to 0 sees everything.
+    """
+    if os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0") == "0" or "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved_stderr = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved_stderr, 2)
+        os.close(saved_stderr)
