@@ -27,6 +27,7 @@ from nst import config as config_module  # noqa: E402
 from nst import optimize  # noqa: E402
 from nst import outputs  # noqa: E402
 from nst import transfer  # noqa: E402
+from nst import weights as weights_module  # noqa: E402
 
 BASELINE_ITERATIONS = 200
 VGG19_CHANNELS = (64, 64, 128, 128, 256, 256, 256, 256, 512, 512, 512, 512, 512)  # conv1_1 … conv5_1
@@ -35,7 +36,8 @@ VGG19_CHANNELS = (64, 64, 128, 128, 256, 256, 256, 256, 512, 512, 512, 512, 512)
 def weights_file(directory):
     path = os.path.join(directory, "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5")
     if not os.path.exists(path):
-        weight_fixtures.write_keras_h5(path, weight_fixtures.random_vgg19_layers(seed=0))
+        # He-initialised kernels with zero biases (--weights random's), so activations keep VGG's scale.
+        weight_fixtures.write_keras_h5(path, weights_module.random_weights(seed=0).layers)
     return path
 
 

@@ -269,9 +269,11 @@ class _NonFiniteCost(Exception):
 class _LbfgsProblem:
     """Adapts the compiled TensorFlow cost to SciPy's float64 vector interface, remembering the last evaluation.
 
-    SciPy sees the cost divided by its value at the start, so it always starts near 1:
-    Coursera costs are ~1e9 and other conventions' ~1e-3, and L-BFGS-B's line search and
-    tolerances assume neither.
+    SciPy sees the cost scaled so that the largest gradient entry at the start is 1.
+    L-BFGS-B's first trial step is the raw negative gradient, in pixels: unscaled, Coursera
+    gradients (~1e3 per pixel) would throw pixels to the bounds, and normalised conventions'
+    (~1e-6) would move them by less than float32 can register, ending the run at once. With
+    this scale the first step moves each pixel by at most one unit, whatever the loss weights.
     """
 
     def __init__(self, cost_function, shape, jit):
@@ -291,7 +293,7 @@ class _LbfgsProblem:
             raise _NonFiniteCost()
         self.last_point, self.last_costs = point.copy(), costs
         if self.scale is None:
-            self.scale = 1.0 / max(abs(costs.total), np.finfo(np.float32).tiny)
+            self.scale = 1.0 / max(float(np.abs(gradient).max()), np.finfo(np.float32).tiny)
         return costs.total * self.scale, gradient * self.scale
 
     def costs_at(self, point):

@@ -117,7 +117,7 @@ def test_lbfgs_reaches_the_minimum_inside_the_pixel_bounds():
         quadratic_cost(target), np.full((2, 3, 3), 128.0, np.float32), iterations=20, print_every=5,
         callbacks=optimize.Callbacks(on_snapshot=snapshots.append, on_iteration=lambda i, c: progress.append(i)),
     )
-    np.testing.assert_allclose(result.image, np.clip(target, 0, 255), atol=1e-3)
+    np.testing.assert_allclose(result.image, np.clip(target, 0, 255), atol=1e-2)
     assert result.image.min() >= 0 and result.image.max() <= 255
     assert result.evaluations >= result.iterations_run > 0
     assert snapshots[0].iteration == 0 and snapshots[-1].iteration == result.iterations
