@@ -10,6 +10,7 @@ import numpy as np
 
 from nst import comparison as comparison_module
 from nst import files
+from nst import outputs
 
 JSON_NAME = "compare.json"
 FIGURE_NAME = "compare.png"
@@ -37,15 +38,8 @@ def library_versions():
 
 def machine_description():
     """The processor and core count the seconds per iteration were measured on."""
-    processor = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            processor = next(
-                (line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), processor
-            )
-    except OSError:
-        pass  # not Linux: platform's answer stands
-    return {"processor": processor, "cpu_count": os.cpu_count(), "platform": platform.platform()}
+    device = outputs.device_description()
+    return {"processor": device["cpu"], "cpu_count": device["cpu_count"], "platform": platform.platform()}
 
 
 def _json_number(value):

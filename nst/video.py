@@ -1,0 +1,133 @@
+"""Video frames in and out with imageio: GIF through Pillow, other formats through ffmpeg (imageio-ffmpeg)."""
+
+import contextlib
+import os
+import pathlib
+import tempfile
+
+import imageio
+import imageio.v3 as iio
+import numpy as np
+
+GIF_SUFFIX = ".gif"
+FFMPEG_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv", ".avi", ".webm")
+VIDEO_SUFFIXES = (GIF_SUFFIX, *FFMPEG_SUFFIXES)
+DEFAULT_FRAMES_PER_SECOND = 25.0  # when a file does not say
+
+
+class VideoError(ValueError):
+    """A video that cannot be read or written; the message reads "<path>: <problem>"."""
+
+    def __init__(self, path, problem):
+        super().__init__(f"{path}: {problem}")
+        self.path = path
+        self.problem = problem
+
+
+def is_video_path(path):
+    return pathlib.Path(path).suffix.lower() in VIDEO_SUFFIXES
+
+
+def ffmpeg_available():
+    """True when imageio can find an ffmpeg binary (the imageio-ffmpeg package ships one)."""
+    try:
+        import imageio_ffmpeg
+
+        imageio_ffmpeg.get_ffmpeg_exe()
+    except (ImportError, RuntimeError):
+        return False
+    return True
+
+
+def _plugin(path):
+    """imageio's plugin for a path's suffix; VideoError when that needs ffmpeg and there is none."""
+    suffix = pathlib.Path(path).suffix.lower()
+    if suffix == GIF_SUFFIX:
+        return "pillow"
+    if suffix not in FFMPEG_SUFFIXES:
+        raise VideoError(path, f"not a video suffix this tool knows ({', '.join(VIDEO_SUFFIXES)})")
+    if not ffmpeg_available():
+        raise VideoError(path, "reading and writing this format needs ffmpeg: pip install imageio-ffmpeg "
+                               "(or use an animated .gif)")
+    return "FFMPEG"
+
+
+def frames_per_second(path):
+    """The frame rate a video file states, or DEFAULT_FRAMES_PER_SECOND."""
+    plugin = _plugin(path)
+    try:
+        metadata = iio.immeta(path, plugin=plugin)
+    except Exception as error:  # imageio and its plugins raise many types for a bad file
+        raise VideoError(path, f"cannot be read as a video ({_short(error)})") from None
+    if plugin == "pillow":
+        milliseconds = metadata.get("duration") or 0
+        return 1000.0 / milliseconds if milliseconds > 0 else DEFAULT_FRAMES_PER_SECOND
+    rate = metadata.get("fps") or 0
+    return float(rate) if rate > 0 else DEFAULT_FRAMES_PER_SECOND
+
+
+def read_frames(path):
+    """Yields the frames of a video file one by one, as H×W×3 uint8 RGB arrays, without loading the whole video."""
+    if not os.path.isfile(path):
+        raise VideoError(path, "no such file")
+    plugin = _plugin(path)
+    options = {"mode": "RGB"} if plugin == "pillow" else {}
+    try:
+        for frame in iio.imiter(path, plugin=plugin, **options):
+            yield np.asarray(frame)[..., :3]
+    except VideoError:
+        raise
+    except Exception as error:  # see frames_per_second
+        raise VideoError(path, f"cannot be read as a video ({_short(error)})") from None
+
+
+def _even_sized(frame):
+    # H.264 with 4:2:0 colour needs even sides; repeating the last row or column keeps
+    # every original pixel, where ffmpeg's own fix would rescale the whole frame.
+    height, width = frame.shape[:2]
+    return np.pad(frame, ((0, height % 2), (0, width % 2), (0, 0)), mode="edge")
+
+
+@contextlib.contextmanager
+def _temporary_beside(path):
+    """A temporary path next to path with the same suffix (writers pick the format from it), renamed on success."""
+    target = pathlib.Path(path)
+    descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=target.suffix)
+    os.close(descriptor)
+    try:
+        yield temporary
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def write_frames(path, frames, frames_per_second):
+    """Writes an iterable of H×W×3 uint8 RGB frames as a video (format from the suffix), atomically.
+
+    ffmpeg formats are written as the frames come; GIFs are collected first (Pillow writes
+    them in one go). Returns the number of frames written.
+    """
+    plugin = _plugin(path)
+    count = 0
+    with _temporary_beside(path) as temporary:
+        if plugin == "pillow":
+            collected = [np.asarray(frame, np.uint8) for frame in frames]
+            if not collected:
+                raise VideoError(path, "no frames to write")
+            duration = max(1, round(1000.0 / frames_per_second))
+            iio.imwrite(temporary, np.stack(collected), plugin="pillow", duration=duration, loop=0)
+            return len(collected)
+        # imageio's v3 API writes a video in one call; the v2 writer appends frame by frame.
+        with imageio.v2.get_writer(temporary, format="FFMPEG", fps=frames_per_second, macro_block_size=1) as writer:
+            for frame in frames:
+                writer.append_data(_even_sized(np.asarray(frame, np.uint8)))
+                count += 1
+        if not count:
+            raise VideoError(path, "no frames to write")
+    return count
+
+
+def _short(error):
+    return " ".join(str(error).split())[:200] or type(error).__name__
