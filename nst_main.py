@@ -13,7 +13,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from absl import app  # noqa: E402
 from absl import flags  # noqa: E402
 
-from nst import quiet_tensorflow  # noqa: E402  (imports no TensorFlow itself)
+from nst import config as config_module  # noqa: E402
+from nst import quiet_tensorflow  # noqa: E402
+
+# nst.config and nst.quiet_tensorflow import no TensorFlow, so --help answers at once; the modules that
+# do are imported inside the functions below, after TensorFlow has been imported quietly.
 
 PROJECT_DIR = pathlib.Path(__file__).resolve().parent
 IMAGES_DIR = PROJECT_DIR / "images"
@@ -93,8 +97,6 @@ def _image_paths(path_flag, filename_flag):
 
 
 def _flag_value(flag_values, name):
-    from nst import config as config_module
-
     value = flag_values[name].value
     return config_module.parse_layer_weights(value) if name == "style_layers" else value
 
@@ -105,9 +107,6 @@ def config_from_flags(flag_values):
     The preset gives the defaults; only flags given explicitly (on the command line or in a
     flagfile) override it. The flags' own defaults are the Coursera preset's.
     """
-    quiet_tensorflow.import_tensorflow_quietly()
-    from nst import config as config_module
-
     names = {**{name: name for name in CONFIG_FLAGS}, **RENAMED_CONFIG_FLAGS}
     explicit = {field: _flag_value(flag_values, flag) for flag, field in names.items() if flag_values[flag].present}
     return config_module.StyleTransferConfig.from_preset(
@@ -158,7 +157,6 @@ def _new_run_setup(flag_values):
 
 def _resume_setup(flag_values):
     """Config, folder, state and record of the interrupted run in --resume's folder."""
-    from nst import config as config_module
     from nst import files
     from nst import outputs
     from nst import transfer
@@ -202,7 +200,6 @@ def _exit_code(result, recorder, display, stop, final_path):
 def run(flag_values):
     """Runs the style transfer the flags describe; returns the process exit code."""
     quiet_tensorflow.import_tensorflow_quietly()
-    from nst import config as config_module
     from nst import files
     from nst import images
     from nst import optimize

@@ -1,6 +1,6 @@
 """Time to quality: wall time until each optimiser setting reaches the cost that 200 Adam iterations reach.
 
-Usage: python bench/time_to_quality.py [--parts quality,inits,flops,jit,determinism,memory] [--size 400x300]
+Usage: python bench/time_to_quality.py [--parts quality,inits,flops,jit,determinism,closeness,memory] [--size 400x300]
 
 Runs on images/village.jpg and images/swirls.jpg with seeded random VGG19 weights written to a
 Keras h5 file (the real format; speed and convergence need no ImageNet training). Prints markdown
@@ -186,6 +186,19 @@ def determinism_table(weights, size, rounds=3):
           f"fresh processes, {size[0]}×{size[1]}")
 
 
+def closeness_table(weights, size, iterations=100):
+    """How far bfloat16 results are from float32 ones after the same Adam iterations from the same start."""
+    results = {}
+    for precision in ("float32", "bfloat16"):
+        config = make_config(weights, size, precision=precision, epochs=iterations, print_every=iterations)
+        results[precision] = transfer.run(config, transfer.prepare(config))
+    difference = np.abs(np.clip(results["bfloat16"].image, 0, 255) - np.clip(results["float32"].image, 0, 255))
+    cost_ratio = results["bfloat16"].costs.total / results["float32"].costs.total
+    print(f"\nbfloat16 against float32 after {iterations} Adam iterations at {size[0]}×{size[1]}: mean "
+          f"|difference| {difference.mean():.2f} gray levels, 99th percentile {np.percentile(difference, 99):.1f}, "
+          f"max {difference.max():.1f}; final total cost ratio {cost_ratio:.3f} (costs measured in each precision)")
+
+
 def memory_table(weights, sizes=((400, 300), (1024, 768), (1600, 1200))):
     print("\n| size | precision | peak resident memory | s/iteration |")
     print("| --- | --- | --- | --- |")
@@ -207,7 +220,7 @@ def machine_description():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--parts", default="quality,inits,flops,jit,determinism,memory")
+    parser.add_argument("--parts", default="quality,inits,flops,jit,determinism,closeness,memory")
     parser.add_argument("--size", default="400x300")
     arguments = parser.parse_args()
     size = tuple(int(value) for value in arguments.size.split("x"))
@@ -215,7 +228,7 @@ def main():
     with tempfile.TemporaryDirectory() as directory:
         weights = weights_file(directory)
         parts = {"quality": quality_table, "inits": inits_table, "flops": flops_table, "jit": jit_table,
-                 "determinism": determinism_table}
+                 "determinism": determinism_table, "closeness": closeness_table}
         for part in arguments.parts.split(","):
             if part == "memory":
                 memory_table(weights)

@@ -221,8 +221,13 @@ def run_adam(cost_function, start_image, iterations, learning_rate, print_every,
     cost_and_gradient = make_cost_and_gradient(cost_function, jit)
 
     def apply_update(gradient):
+        # A finite gradient can still overflow inside Adam (its square, in the second moment)
+        # and turn the image into NaN: such an update is undone and counts as non-finite.
+        previous = image.read_value()
         optimizer.apply_gradients([(gradient, image)])
-        return tf.constant(True)
+        finite = tf.reduce_all(tf.math.is_finite(image))
+        image.assign(tf.where(finite, image, previous))
+        return finite
 
     @tf.function
     def step():
@@ -246,7 +251,7 @@ def run_adam(cost_function, start_image, iterations, learning_rate, print_every,
         if snapshot_due:
             callbacks.snapshot(Snapshot(iteration, image_before, costs, time.perf_counter() - started, state_before))
         if not bool(applied):
-            stop_reason = f"the cost became non-finite at iteration {iteration}; kept the last finite image"
+            stop_reason = f"the cost or its update became non-finite at iteration {iteration}; kept the last finite image"
             break
         iteration += 1
         callbacks.iteration_done(iteration, costs)

@@ -29,6 +29,11 @@ _RUN_FILE_NAMES = {FINAL_IMAGE_NAME, RUN_RECORD_NAME, RESUME_STATE_NAME, ANIMATI
 GIF_FRAME_MILLISECONDS = 250
 
 
+def _costs_record(costs):
+    """Costs as JSON values: a non-finite cost becomes null (JSON has no Infinity or NaN)."""
+    return {name: (value if np.isfinite(value) else None) for name, value in dataclasses.asdict(costs).items()}
+
+
 def snapshot_path(output_dir, iteration):
     """<output_dir>/iteration_0020.png: zero-padded so a file listing sorts by iteration."""
     return pathlib.Path(output_dir) / f"iteration_{iteration:04d}.png"
@@ -188,13 +193,13 @@ class RunRecorder:
         self.previous_wall_seconds = float(record.get("wall_seconds", 0.0))
 
     def on_iteration(self, iteration, costs):
-        self.history.append({"iteration": iteration, **dataclasses.asdict(costs)})
+        self.history.append({"iteration": iteration, **_costs_record(costs)})
 
     def on_snapshot(self, snapshot):
         images.save_image(snapshot.image, snapshot_path(self.output_dir, snapshot.iteration))
         save_resume_state(self.output_dir, snapshot)
         self.snapshots = [entry for entry in self.snapshots if entry["iteration"] != snapshot.iteration]
-        self.snapshots.append({"iteration": snapshot.iteration, "costs": dataclasses.asdict(snapshot.costs),
+        self.snapshots.append({"iteration": snapshot.iteration, "costs": _costs_record(snapshot.costs),
                                "elapsed_seconds": round(snapshot.elapsed_seconds, 3)})
         self.write_record()
 
@@ -206,7 +211,7 @@ class RunRecorder:
             record.update(iterations=result.iterations, evaluations=result.evaluations,
                           optimisation_seconds=round(result.elapsed_seconds, 3),
                           seconds_per_iteration=round(result.seconds_per_iteration, 4),
-                          final_costs=dataclasses.asdict(result.costs), stop_reason=result.stop_reason)
+                          final_costs=_costs_record(result.costs), stop_reason=result.stop_reason)
         files.write_json_atomic(self.output_dir / RUN_RECORD_NAME, record)
 
     def finish(self, result, status):

@@ -392,3 +392,34 @@ def test_unknown_preset_on_the_command_line_is_a_clean_error(tmp_path):
     completed = run_script("--preset", "picasso")
     assert completed.returncode != 0 and "Traceback" not in completed.stderr
     assert "picasso" in completed.stderr
+
+
+def test_a_non_finite_cost_stops_the_run_and_keeps_the_last_finite_image(run_cli, pictures, tmp_path):
+    # alpha 1e38 overflows float32: the first cost is infinite, so no update is applied.
+    code, out, err = run_cli(*quick_run_arguments(pictures, tmp_path / "out", "--alpha", "1e38"))
+    assert code == nst_main.EXIT_NON_FINITE
+    assert "non-finite" in err and "Traceback" not in err
+    with Image.open(tmp_path / "out" / "generated_image.png") as kept, \
+            Image.open(tmp_path / "out" / "iteration_0000.png") as start:
+        kept_pixels, start_pixels = np.asarray(kept), np.asarray(start)
+    np.testing.assert_array_equal(kept_pixels, start_pixels)  # the start image, untouched
+    assert kept_pixels.std() > 10  # a real picture, not NaN turned to black
+    text = (tmp_path / "out" / "run.json").read_text()
+    assert "Infinity" not in text and "NaN" not in text  # strict JSON: non-finite costs are null
+    record = json.loads(text)
+    assert record["status"] == "stopped" and record["final_costs"]["total"] is None
+
+
+def test_sigterm_saves_and_exits_143(tmp_path):
+    environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
+    process = subprocess.Popen([sys.executable, str(PROJECT_DIR / "nst_main.py"), *INTERRUPTIBLE_RUN,
+                                "--output_dir", str(tmp_path / "out")], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=environment)
+    for line in process.stdout:
+        if line.startswith("Iteration 5:"):
+            process.send_signal(signal.SIGTERM)
+            break
+    process.communicate(timeout=120)
+    assert process.returncode == 143
+    assert json.loads((tmp_path / "out" / "run.json").read_text())["status"] == "interrupted"
+    assert (tmp_path / "out" / "generated_image.png").is_file()

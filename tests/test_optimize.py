@@ -179,3 +179,16 @@ def test_total_variation_is_added_with_its_weight(random_weights):
     expected_tv = float(tf.image.total_variation(image)[0])
     assert float(smoothed(image)["tv"]) == pytest.approx(expected_tv)
     assert float(smoothed(image)["total"]) == pytest.approx(float(plain(image)["total"]) + 0.5 * expected_tv, rel=1e-6)
+
+
+def test_an_update_that_overflows_inside_adam_is_undone():
+    # Gradients of 1e30 are finite, but Adam squares them (1e60 overflows float32): the
+    # update would make the image NaN, so it is undone and the run stops.
+    def steep_cost(image):
+        value = tf.reduce_sum(image) * 1e30
+        return {"total": value, "content": value, "style": tf.constant(0.0)}
+
+    result = optimize.run_adam(steep_cost, np.full((2, 2, 3), 7.0, np.float32), 5, 1.0, 5)
+    # Update 1 is 0 (finite momentum over an infinite second moment); update 2 is inf/inf = NaN.
+    assert result.stop_reason is not None and result.iterations == 1
+    np.testing.assert_array_equal(result.image, 7.0)

@@ -132,3 +132,11 @@ def test_a_mask_that_is_not_an_image_is_refused(tmp_path, paths):
                                                weights="random", content_mask=str(tmp_path / "mask.png"))
     with pytest.raises(images.ImageError, match="mask.png: not an image"):
         transfer.prepare(config)
+
+
+def test_bfloat16_gives_an_image_close_to_float32(paths):
+    full = stylized(paths, epochs=6, init="content")
+    half = stylized(paths, epochs=6, init="content", precision="bfloat16")
+    difference = np.abs(full - half)
+    assert 0 < difference.mean() < 2.0  # gray levels, after 6 Adam steps of 2 levels each
+    assert difference.max() < 12.0
