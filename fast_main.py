@@ -1,6 +1,5 @@
 """Fast style transfer from the command line: `train`, `stylize` and `export`; absl flags -> one config -> nst."""
 
-import contextlib
 import functools
 import os
 import pathlib
@@ -13,6 +12,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from absl import app  # noqa: E402
 from absl import flags  # noqa: E402
 from absl import logging as absl_logging  # noqa: E402
+
+from nst import quiet_tensorflow  # noqa: E402  (imports no TensorFlow itself)
 
 PROJECT_DIR = pathlib.Path(__file__).resolve().parent
 DEFAULT_CHECK_IMAGE = PROJECT_DIR / "images" / "village.jpg"
@@ -93,33 +94,6 @@ COMMAND_FLAGS = {
 }
 
 
-@contextlib.contextmanager
-def _c_stderr_muted():
-    """Sends what C++ code writes to stderr (TensorFlow's logs, the TFLite converter's dumps) to /dev/null.
-
-    Python exceptions still carry the message; a user who sets TF_CPP_MIN_LOG_LEVEL=0 sees everything.
-    """
-    if os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0") == "0":
-        yield
-        return
-    sys.stderr.flush()
-    saved_stderr = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            yield
-    finally:
-        sys.stderr.flush()
-        os.dup2(saved_stderr, 2)
-        os.close(saved_stderr)
-
-
-def _import_tensorflow_quietly():
-    from nst import quiet_tensorflow
-
-    quiet_tensorflow.import_tensorflow_quietly()
-
-
 def _input_errors():
     """The exception types that mean bad input or setup: each becomes one line on stderr and exit code 1."""
     from nst import config as config_module
@@ -160,7 +134,7 @@ def _misplaced_flags(command, flag_values):
 
 def train_config_from_flags(flag_values):
     """The FastTrainingConfig the parsed flags describe; raises nst.config.ConfigError."""
-    _import_tensorflow_quietly()
+    quiet_tensorflow.import_tensorflow_quietly()
     from nst import config as config_module
     from nst import fast_training
 
@@ -198,7 +172,7 @@ def train_config_from_flags(flag_values):
 
 def stylize_config_from_flags(flag_values):
     """The StylizeConfig the parsed flags describe; raises nst.config.ConfigError."""
-    _import_tensorflow_quietly()
+    quiet_tensorflow.import_tensorflow_quietly()
     from nst import config as config_module
     from nst import fast_stylize
 
@@ -216,7 +190,7 @@ def stylize_config_from_flags(flag_values):
 
 def export_config_from_flags(flag_values):
     """The ExportConfig the parsed flags describe; raises nst.config.ConfigError."""
-    _import_tensorflow_quietly()
+    quiet_tensorflow.import_tensorflow_quietly()
     from nst import config as config_module
     from nst import export
 
@@ -365,7 +339,7 @@ def _describe_start(config, loaded_weights, run):
 
 def run_train(flag_values):
     """Trains the network the flags describe; returns the process exit code."""
-    _import_tensorflow_quietly()
+    quiet_tensorflow.import_tensorflow_quietly()
     from nst import fast_outputs
 
     try:
@@ -414,7 +388,7 @@ def _describe_item(item):
 
 def run_stylize(flag_values):
     """Stylises the inputs the flags name; returns the process exit code."""
-    _import_tensorflow_quietly()
+    quiet_tensorflow.import_tensorflow_quietly()
     from nst import fast_outputs
     from nst import fast_stylize
     from nst import files
@@ -467,7 +441,7 @@ def _describe_check(check):
 
 def run_export(flag_values):
     """Writes and checks the exports the flags ask for; returns the process exit code."""
-    _import_tensorflow_quietly()
+    quiet_tensorflow.import_tensorflow_quietly()
     from nst import export
     from nst import fast_outputs
     from nst import files
@@ -485,7 +459,7 @@ def run_export(flag_values):
           flush=True)
     try:
         # The converter and the TFLite runtime print MLIR dumps and delegate notices from C++.
-        with _c_stderr_muted():
+        with quiet_tensorflow.c_stderr_muted():
             checks = export.export_all(model, output_dir, config.formats, check_pixels,
                                        on_export=lambda check: print(_describe_check(check), flush=True))
     except export.ExportError as error:

@@ -107,19 +107,13 @@ def peak_memory_mib(width, height):
     return int(output.stdout.strip().splitlines()[-1]) / 1024
 
 
-def machine_description():
-    device = outputs.device_description()
-    accelerators = f", {', '.join(device['accelerators'])}" if device["accelerators"] else ""
-    return f"{device['cpu']}, {device['cpu_count']} cores{accelerators}, TensorFlow {tf.__version__}"
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="400x300,800x600")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--iterations", type=int, default=12)
     arguments = parser.parse_args()
-    print(f"Machine: {machine_description()}")
+    print(f"Machine: {outputs.machine_summary()}")
     print("| size | nst loop s/iteration | minimal loop s/iteration | nst / minimal | peak memory |")
     print("| --- | --- | --- | --- | --- |")
     rows = []

@@ -212,19 +212,13 @@ def memory_table(weights, sizes=((400, 300), (1024, 768), (1600, 1200))):
                   flush=True)
 
 
-def machine_description():
-    device = outputs.device_description()
-    accelerators = f", {', '.join(device['accelerators'])}" if device["accelerators"] else ""
-    return f"{device['cpu']}, {device['cpu_count']} cores{accelerators}, TensorFlow {tf.__version__}"
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--parts", default="quality,inits,flops,jit,determinism,closeness,memory")
     parser.add_argument("--size", default="400x300")
     arguments = parser.parse_args()
     size = tuple(int(value) for value in arguments.size.split("x"))
-    print(f"Machine: {machine_description()}")
+    print(f"Machine: {outputs.machine_summary()}")
     with tempfile.TemporaryDirectory() as directory:
         weights = weights_file(directory)
         parts = {"quality": quality_table, "inits": inits_table, "flops": flops_table, "jit": jit_table,

@@ -117,6 +117,15 @@ def device_description():
     return {"cpu": processor, "cpu_count": os.cpu_count(), "accelerators": accelerators}
 
 
+def machine_summary():
+    """One line for benchmark tables: processor, cores, accelerators, TensorFlow version."""
+    import tensorflow as tf
+
+    device = device_description()
+    accelerators = f", {', '.join(device['accelerators'])}" if device["accelerators"] else ""
+    return f"{device['cpu']}, {device['cpu_count']} cores{accelerators}, TensorFlow {tf.__version__}"
+
+
 def _input_record(path):
     path = pathlib.Path(path)
     if not path.is_file():
