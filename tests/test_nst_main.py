@@ -388,10 +388,12 @@ def test_several_styles_masks_and_colours_from_the_command_line(run_cli, picture
         assert summary.size[0] > 3 * summary.size[1]  # content | style 1 | style 2 | result
 
 
-def test_unknown_preset_on_the_command_line_is_a_clean_error(tmp_path):
-    completed = run_script("--preset", "picasso")
+@pytest.mark.parametrize("flag, value", [("--preset", "picasso"), ("--optimizer", "sgd"),
+                                         ("--precision", "float8")])
+def test_unknown_choices_on_the_command_line_are_clean_errors(flag, value):
+    completed = run_script(flag, value)
     assert completed.returncode != 0 and "Traceback" not in completed.stderr
-    assert "picasso" in completed.stderr
+    assert value in completed.stderr
 
 
 def test_a_non_finite_cost_stops_the_run_and_keeps_the_last_finite_image(run_cli, pictures, tmp_path):
