@@ -96,16 +96,14 @@ def _require_at_least(name, value, minimum):
         raise ConfigError(f"{name} must be at least {minimum}, got {value!r}")
 
 
-def _is_finite_number(value):
-    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
-
-
 def _as_path_tuple(value, name):
     """'a.jpg,b.jpg', a path or a sequence of paths -> ('a.jpg', 'b.jpg')."""
     if value is None:
         return ()
-    if isinstance(value, (str, bytes)) or hasattr(value, "__fspath__"):
-        value = str(value).split(",") if isinstance(value, str) else [value]
+    if isinstance(value, str):
+        value = value.split(",")
+    elif hasattr(value, "__fspath__"):  # one pathlib.Path
+        value = [value]
     paths = tuple(str(item).strip() for item in value if str(item).strip())
     if name == "style_image" and not paths:
         raise ConfigError("style_image is empty: give at least one style image")
@@ -186,7 +184,8 @@ class StyleTransferConfig:
                               "give one mask per style image")
         object.__setattr__(self, "style_blend_weights", self._normalised_blend_weights())
         _require_at_least("style_layer_weight_exp", self.style_layer_weight_exp, 0)
-        if self.style_scale <= 0 or not _is_finite_number(self.style_scale):
+        _require_finite("style_scale", self.style_scale)
+        if self.style_scale <= 0:
             raise ConfigError(f"style_scale must be a positive finite number, got {self.style_scale!r}")
         _require_choice("preserve_colors", self.preserve_colors, COLOR_PRESERVATION_MODES)
         _require_choice("loss_convention", self.loss_convention, LOSS_CONVENTIONS)

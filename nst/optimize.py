@@ -225,9 +225,12 @@ def run_adam(cost_function, start_image, iterations, learning_rate, print_every,
         # and turn the image into NaN: such an update is undone and counts as non-finite.
         previous = image.read_value()
         optimizer.apply_gradients([(gradient, image)])
-        finite = tf.reduce_all(tf.math.is_finite(image))
-        image.assign(tf.where(finite, image, previous))
-        return finite
+
+        def undo():
+            image.assign(previous)
+            return tf.constant(False)
+
+        return tf.cond(tf.reduce_all(tf.math.is_finite(image)), lambda: tf.constant(True), undo)
 
     @tf.function
     def step():

@@ -133,10 +133,10 @@ def _input_record(path):
     return {"path": str(path.resolve()), "sha256": file_sha256(path)}
 
 
-def save_resume_state(output_dir, snapshot):
-    """Writes the image, iteration and Adam state of a snapshot atomically, for --resume."""
-    arrays = {"iteration": np.asarray(snapshot.iteration), "image": snapshot.resume_image}
-    arrays.update({f"optimizer_{index}": value for index, value in enumerate(snapshot.optimizer_state)})
+def save_resume_state(output_dir, iteration, image, optimizer_state=()):
+    """Writes the iteration, the optimised image and Adam's state atomically, for --resume."""
+    arrays = {"iteration": np.asarray(iteration), "image": image}
+    arrays.update({f"optimizer_{index}": value for index, value in enumerate(optimizer_state)})
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     with files.atomic_write(pathlib.Path(output_dir) / RESUME_STATE_NAME) as handle:
@@ -177,7 +177,7 @@ class RunRecorder:
     status: str = "running"
     started: float = dataclasses.field(default_factory=time.time)
     previous_wall_seconds: float = 0.0  # of the runs this one resumes
-    _static_record: dict = dataclasses.field(default_factory=dict)
+    _static_record: dict = dataclasses.field(default_factory=dict, init=False)
 
     def __post_init__(self):
         self.output_dir = pathlib.Path(self.output_dir)
@@ -197,8 +197,8 @@ class RunRecorder:
 
     def resume_from(self, record):
         """Carries the history of the interrupted run this one continues."""
-        self.history = [entry for entry in record.get("history", [])]
-        self.snapshots = [entry for entry in record.get("snapshots", [])]
+        self.history = list(record.get("history", []))
+        self.snapshots = list(record.get("snapshots", []))
         self.previous_wall_seconds = float(record.get("wall_seconds", 0.0))
 
     def on_iteration(self, iteration, costs):
@@ -206,7 +206,7 @@ class RunRecorder:
 
     def on_snapshot(self, snapshot):
         images.save_image(snapshot.image, snapshot_path(self.output_dir, snapshot.iteration))
-        save_resume_state(self.output_dir, snapshot)
+        save_resume_state(self.output_dir, snapshot.iteration, snapshot.resume_image, snapshot.optimizer_state)
         self.snapshots = [entry for entry in self.snapshots if entry["iteration"] != snapshot.iteration]
         self.snapshots.append({"iteration": snapshot.iteration, "costs": _costs_record(snapshot.costs),
                                "elapsed_seconds": round(snapshot.elapsed_seconds, 3)})
@@ -228,10 +228,7 @@ class RunRecorder:
         images.save_image(result.image, final_image_path(self.output_dir))
         self.status = status
         if status == "interrupted":
-            from nst.optimize import Snapshot
-
-            save_resume_state(self.output_dir, Snapshot(result.iterations, result.resume_image, result.costs,
-                                                        result.elapsed_seconds, result.optimizer_state))
+            save_resume_state(self.output_dir, result.iterations, result.resume_image, result.optimizer_state)
         else:
             write_animation(self.output_dir, self.snapshots)
             write_loss_plot(self.output_dir / LOSS_PLOT_NAME, self.history)

@@ -147,7 +147,7 @@ def start_image(config, prepared, inputs):
     if config.init == "content":
         return content_pixels.copy()
     if config.init == "style":
-        return pixels_at_size(images.to_pil(inputs.style_targets[0].pixels), content_pixels.shape[1::-1])
+        return resize_pixels(inputs.style_targets[0].pixels, content_pixels.shape[1::-1])
     if config.init == "random":
         return optimize.uniform_noise_image(content_pixels.shape, config.seed)
     return pixels_at_size(prepared.init_image, content_pixels.shape[1::-1])

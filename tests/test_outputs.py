@@ -39,7 +39,7 @@ def test_overwrite_removes_only_run_files(tmp_path):
 def test_resume_state_round_trip(tmp_path):
     image = np.random.default_rng(0).uniform(0, 255, (4, 5, 3)).astype(np.float32)
     state = (np.asarray(7), np.asarray(2.0), np.ones((1, 4, 5, 3), np.float32))
-    outputs.save_resume_state(tmp_path, optimize.Snapshot(7, image, optimize.Costs(1, 2, 3), 0.5, state))
+    outputs.save_resume_state(tmp_path, 7, image, state)
     iteration, loaded_image, loaded_state = outputs.load_resume_state(tmp_path)
     assert iteration == 7
     np.testing.assert_array_equal(loaded_image, image)
