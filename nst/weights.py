@@ -730,7 +730,8 @@ def find_imagenet_weights(search_directories=None, allow_download=True):
     """
     if search_directories is None:
         search_directories = DEFAULT_SEARCH_DIRECTORIES  # read now, so a test can replace it
-    folders = [pathlib.Path(folder) for folder in search_directories]
+    # Run from the project root, its pretrained-model/ and the working folder's are one folder: list it once.
+    folders = list({pathlib.Path(folder).resolve(): pathlib.Path(folder) for folder in search_directories}.values())
     candidates = [folder / name for folder in folders for name in IMAGENET_FILENAMES]
     candidates += [keras_cache_directory() / name for name in (KERAS_NOTOP_FILENAME, KERAS_FULL_FILENAME)]
     for candidate in candidates:
