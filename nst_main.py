@@ -32,7 +32,7 @@ flags.DEFINE_string("content_image_filename", "village.jpg", "Content image, a f
 flags.DEFINE_string("style_image_filename", "swirls.jpg", "Style image(s), file names inside images/, comma-separated.")
 flags.DEFINE_integer("epochs", 200, "Optimisation iterations.")
 flags.DEFINE_integer("print_every", 20, "Print the costs and save a snapshot every this many iterations.")
-flags.DEFINE_float("learning_rate", 2.0, "Adam learning rate, in 0-255 pixel units.")
+flags.DEFINE_float("learning_rate", 2.0, "Adam learning rate, in the units of --optimization_space (pixels: 0-255).")
 flags.DEFINE_float("alpha", 10.0, "Weight of the content cost.")
 flags.DEFINE_float("beta", 40.0, "Weight of the style cost.")
 # Added by this project.
@@ -41,11 +41,15 @@ flags.DEFINE_string("style_image", None, "Style image(s), any paths, comma-separ
 flags.DEFINE_string("output_dir", "output", "Folder for snapshots and generated_image.png.")
 flags.DEFINE_integer("image_size", 400, "Longest side of the generated image in pixels; the content's aspect is kept.")
 flags.DEFINE_float("noise_ratio", 0.6, "Share of noise in the initial image (0 = the content image).")
-flags.DEFINE_integer("seed", 0, "Seed of the initial noise (and of --weights random).")
+flags.DEFINE_integer("seed", 3, "Seed of the initial noise (and of --weights random); 3 is the Coursera notebook's.")
 flags.DEFINE_string("weights", "imagenet",
-                    "VGG19 weights: imagenet, random, or a path to a .h5, .mat, .pth or .safetensors file.")
+                    "VGG19 weights: imagenet (the first found), keras, matconvnet or torchvision (only that file), "
+                    "random, or a path to a .h5, .mat, .pth or .safetensors file.")
 flags.DEFINE_bool("download", True, "Let Keras download the ImageNet weights when none are found locally.")
 flags.DEFINE_enum("pooling", "avg", ["avg", "max"], "Pooling between VGG blocks (Coursera and Gatys use avg).")
+flags.DEFINE_enum("pooling_border", "keep", list(config_module.POOLING_BORDERS),
+                  "An odd last row/column at a pooling: keep (pooled by a partial window: TF1 'SAME', Caffe) or drop "
+                  "(Keras, torchvision).")
 flags.DEFINE_string("content_layer", "conv4_2", "Content layer (conv4_2, or a Keras name such as block4_conv2).")
 flags.DEFINE_string("style_layers", DEFAULT_STYLE_LAYERS_TEXT, "Style layers with weights, name:weight,...")
 # Speed and quality.
@@ -58,6 +62,25 @@ flags.DEFINE_bool("jit", False, "XLA-compile the cost-and-gradient step.")
 flags.DEFINE_bool("deterministic", True, "TensorFlow op determinism: same seed and inputs give the same image.")
 flags.DEFINE_float("adam_beta_1", 0.9, "Adam's beta_1.")
 flags.DEFINE_float("adam_epsilon", 1e-8, "Adam's epsilon (TF1's default, as in the Coursera assignment).")
+flags.DEFINE_enum("adam_epsilon_placement", "keras", list(config_module.ADAM_EPSILON_PLACEMENTS),
+                  "Where Adam adds epsilon: keras (and TF1) or pytorch (after the bias correction).")
+flags.DEFINE_enum("lbfgs_variant", "scipy", list(config_module.LBFGS_VARIANTS),
+                  "scipy (L-BFGS-B), torch (the PyTorch tutorial's torch.optim.LBFGS loop) or lua "
+                  "(jcjohnson/neural-style's optim.lbfgs).")
+# Reproducing a system exactly.
+flags.DEFINE_enum("input_normalization", "weights", list(config_module.INPUT_NORMALIZATIONS),
+                  "Network input: the weights' convention, weights_x256 (jcjohnson), unit_rgb (Coursera TF2: 0-1 RGB "
+                  "as is) or half ((x/255-0.5)/0.5).")
+flags.DEFINE_enum("optimization_space", "network", list(config_module.OPTIMIZATION_SPACES),
+                  "What the optimiser moves: pixels (0-255), unit (0-1) or network (the network's input).")
+flags.DEFINE_bool("clip_each_step", False, "Clip the image to its valid range after every Adam update.")
+flags.DEFINE_enum("sizing", "longest", list(config_module.SIZING_RULES),
+                  "How images are sized: longest, square, udacity, shorter, tf_tutorial, torch_image.")
+flags.DEFINE_bool("features_before_relu", False, "Compare the convolutions' outputs before their ReLU.")
+flags.DEFINE_enum("tv_form", "absolute", list(config_module.TV_FORMS),
+                  "Total variation: absolute (sum of |differences|) or squared (jcjohnson).")
+flags.DEFINE_enum("save_rounding", "truncate", list(config_module.SAVE_ROUNDINGS),
+                  "8-bit images: truncate (Coursera's astype(uint8)) or round.")
 # Artistic control.
 flags.DEFINE_string("style_blend_weights", None, "Blend weights of several style images, e.g. 0.7,0.3 (normalised).")
 flags.DEFINE_float("style_scale", 1.0, "Style image size relative to the content's, before its Grams are taken.")
@@ -68,8 +91,9 @@ flags.DEFINE_string("style_masks", None, "One mask per style image, comma-separa
 flags.DEFINE_float("style_layer_weight_exp", 1.0, "Multiply style layer l's weight by this**l (>1: deeper layers).")
 flags.DEFINE_enum("loss_convention", "coursera", ["coursera", "tf_tutorial", "pytorch", "jcjohnson"],
                   "How costs are normalised.")
-flags.DEFINE_enum("preset", "coursera", ["coursera", "pytorch-udacity", "lbfgs-report", "tf-tutorial", "gatys"],
-                  "A bundle of defaults from one of the systems this project grew from; explicit flags override it.")
+flags.DEFINE_enum("preset", "coursera", list(config_module.PRESETS),
+                  "Reproduce one of the systems this project grew from (see README 'Presets'); explicit flags "
+                  "override it.")
 flags.DEFINE_bool("print_config", False, "Print the fully resolved configuration as JSON and exit.")
 # Runs.
 flags.DEFINE_bool("quiet", False, "Print nothing but errors.")
@@ -84,7 +108,9 @@ CONFIG_FLAGS = (
     "output_dir", "image_size", "epochs", "print_every", "learning_rate", "alpha", "beta", "noise_ratio", "seed",
     "weights", "pooling", "content_layer", "style_layers", "optimizer", "init", "tv_weight", "scales", "precision",
     "jit", "deterministic", "adam_beta_1", "adam_epsilon", "style_blend_weights", "style_scale", "preserve_colors",
-    "content_mask", "style_masks", "style_layer_weight_exp", "loss_convention",
+    "content_mask", "style_masks", "style_layer_weight_exp", "loss_convention", "pooling_border",
+    "adam_epsilon_placement", "lbfgs_variant", "input_normalization", "optimization_space", "clip_each_step", "sizing",
+    "features_before_relu", "tv_form", "save_rounding",
 )
 RENAMED_CONFIG_FLAGS = {"download": "allow_download"}
 
@@ -118,7 +144,11 @@ def config_from_flags(flag_values):
 
 
 def _fail(message, exit_code=EXIT_BAD_INPUT):
+    """One line on stderr naming the problem (and, for errors that carry one, a hint line after it)."""
     print(f"nst_main.py: error: {message}", file=sys.stderr)
+    hint = getattr(message, "hint", None)
+    if hint:
+        print(f"nst_main.py: hint: {hint}", file=sys.stderr)
     return exit_code
 
 

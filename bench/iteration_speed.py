@@ -45,7 +45,7 @@ def time_nst_loop(loaded_weights, content, style, iterations):
     cost = optimize.CostFunction(
         extractor, content, style, config.content_layer, config.style_layers, config.alpha, config.beta
     )
-    start = optimize.initial_image(content, 0.6, 0, loaded_weights.convention.mean)
+    start = optimize.initial_image(content, 0.6, 0, loaded_weights.convention.mean_pixel)
     times = {}
     record_time = optimize.Callbacks(
         on_snapshot=lambda snapshot: times.setdefault(snapshot.iteration, snapshot.elapsed_seconds))

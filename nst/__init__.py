@@ -56,9 +56,9 @@ def stylize(content, style, callback=None, preview=False, **config_fields):
     listeners = [listener for listener in (callback, _live_preview() if preview else None) if listener]
 
     def on_snapshot(snapshot):
-        progress = Progress(snapshot.iteration, images.to_pil(snapshot.image), snapshot.costs)
+        progress = Progress(snapshot.iteration, images.to_pil(snapshot.image, config.save_rounding), snapshot.costs)
         for listener in listeners:
             listener(progress)
 
     result = transfer.run(config, prepared, optimize.Callbacks(on_snapshot=on_snapshot if listeners else None))
-    return images.to_pil(result.image)
+    return images.to_pil(result.image, config.save_rounding)

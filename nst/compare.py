@@ -53,8 +53,10 @@ def build_parser():
     parser.add_argument("--alpha", type=float, default=10.0, help="weight of the content cost")
     parser.add_argument("--beta", type=float, default=40.0, help="weight of the style cost")
     parser.add_argument("--noise_ratio", type=float, default=0.6, help="share of noise in the initial image")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the initial noise (and of --weights random)")
+    parser.add_argument("--seed", type=int, default=3, help="seed of the initial noise (and of --weights random)")
     parser.add_argument("--pooling", choices=("avg", "max"), default="avg", help="pooling between VGG blocks")
+    parser.add_argument("--pooling_border", choices=("keep", "drop"), default="keep",
+                        help="an odd last row or column at a pooling: keep it (Coursera's 'SAME') or drop it")
     parser.add_argument("--content_layer", default="conv4_2", help="content layer")
     parser.add_argument("--style_layers", default=DEFAULT_STYLE_LAYERS_TEXT, help="style layers, name:weight,...")
     parser.add_argument("--nodownload", dest="allow_download", action="store_false",
@@ -85,6 +87,7 @@ def config_from_arguments(arguments):
         seed=arguments.seed,
         weights=arguments.weights,
         pooling=arguments.pooling,
+        pooling_border=arguments.pooling_border,
         content_layer=arguments.content_layer,
         style_layers=config_module.parse_layer_weights(arguments.style_layers),
         allow_download=arguments.allow_download,

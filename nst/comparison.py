@@ -29,7 +29,7 @@ RELATIVE_DIFFERENCE_DEFINITION = (
 # the PyTorch reference mirrors the Coursera Adam pipeline, not every option of the TensorFlow one.
 COMPARABLE_SETTINGS = (
     "content_image", "style_image", "output_dir", "image_size", "epochs", "print_every", "learning_rate",
-    "alpha", "beta", "noise_ratio", "seed", "weights", "pooling", "content_layer", "style_layers",
+    "alpha", "beta", "noise_ratio", "seed", "weights", "pooling", "pooling_border", "content_layer", "style_layers",
     "allow_download", "deterministic",
 )
 
@@ -214,13 +214,16 @@ def compare_frameworks(config, inputs, on_snapshot=None):
     content_pixels, style_pixels, loaded_weights = inputs.content_pixels, inputs.style_pixels, inputs.loaded_weights
     layer_names = exposed_layers(config)
     extractors = {
-        "tensorflow": vgg.FeatureExtractor(layer_names, loaded_weights, config.pooling),
-        "torch": torch_reference.TorchFeatureExtractor(layer_names, loaded_weights, config.pooling),
+        "tensorflow": vgg.FeatureExtractor(layer_names, loaded_weights, config.pooling,
+                                           pooling_border=config.pooling_border),
+        "torch": torch_reference.TorchFeatureExtractor(layer_names, loaded_weights, config.pooling,
+                                                       config.pooling_border),
     }
     layer_differences = activation_differences(extractors["tensorflow"], extractors["torch"], content_pixels)
     cost_classes = {"tensorflow": optimize.CostFunction, "torch": torch_reference.TorchCostFunction}
     loops = {"tensorflow": optimize.run_adam, "torch": torch_reference.run_adam}
-    start = optimize.initial_image(content_pixels, config.noise_ratio, config.seed, loaded_weights.convention.mean)
+    start = optimize.initial_image(content_pixels, config.noise_ratio, config.seed,
+                                   loaded_weights.convention.mean_pixel)
     runs = {}
     for framework in FRAMEWORKS:
         cost_function = cost_classes[framework](

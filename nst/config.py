@@ -24,12 +24,35 @@ DEFAULT_STYLE_LAYERS = (
     ("conv5_1", 0.2),
 )
 POOLING_MODES = ("avg", "max")
+# What pooling does with an odd last row or column: 'drop' it (Keras's and torchvision's 'valid'
+# pooling) or 'keep' it, pooled by a partial window (TF1's padding='SAME', as in the Coursera
+# assignment, and Caffe's rounding up, as in jcjohnson/neural-style through loadcaffe).
+POOLING_BORDERS = ("drop", "keep")
 OPTIMIZERS = ("adam", "lbfgs")
-INIT_MODES = ("noise", "content", "style", "random")  # anything else is a path to an image
+# scipy: SciPy's L-BFGS-B with bounds and a line search; torch: torch.optim.LBFGS as the PyTorch
+# tutorial drives it (fixed steps, 20 iterations per step() call, the image clamped before every
+# evaluation); lua: Torch's optim.lbfgs as jcjohnson/neural-style calls it (fixed steps, one call).
+LBFGS_VARIANTS = ("scipy", "torch", "lua")
+ADAM_EPSILON_PLACEMENTS = ("keras", "pytorch")  # see nst.optimize.make_adam
+# noise: the Coursera TF1 blend; noisy_content: the Coursera TF2 start (content plus uniform noise,
+# clipped); randn: jcjohnson/neural-style's -init random (0.001·N(0, 1) in the network's input space).
+INIT_MODES = ("noise", "noisy_content", "content", "style", "random", "randn")  # anything else: an image path
 PRECISIONS = ("float32", "bfloat16")
 COLOR_PRESERVATION_MODES = ("none", "luminance", "histogram")
 LOSS_CONVENTIONS = ("coursera", "tf_tutorial", "pytorch", "jcjohnson")
-WEIGHT_SOURCES = ("imagenet", "random")  # anything else is a path to a weights file
+# imagenet: the first ImageNet file found (Keras's, MatConvNet's, torchvision's); keras, matconvnet,
+# torchvision: only that publisher's file; random: untrained. Anything else is a path to a weights file.
+WEIGHT_SOURCES = ("imagenet", "keras", "matconvnet", "torchvision", "random")
+# How the network's input is formed from the RGB 0–255 image (see nst.weights.network_convention).
+INPUT_NORMALIZATIONS = ("weights", "weights_x256", "unit_rgb", "half")
+# The coordinates the optimiser moves the image in (see nst.image_space): pixels 0–255, unit 0–1,
+# or the network's own input (normalised as input_normalization says). Learning rates, Adam's
+# epsilon, total variation and clipping are in these units.
+OPTIMIZATION_SPACES = ("pixels", "unit", "network")
+# How content and style images are brought to size (see nst.sizing).
+SIZING_RULES = ("longest", "square", "udacity", "shorter", "tf_tutorial", "torch_image")
+SAVE_ROUNDINGS = ("round", "truncate")  # 8-bit output: round to nearest, or truncate as astype(uint8) does
+TV_FORMS = ("absolute", "squared")  # Σ|neighbour differences|, or ½Σ(differences²) as jcjohnson/neural-style
 MIN_IMAGE_SIZE = 16  # VGG19 pools four times before conv5_1: 16 pixels become one
 
 _LAYER_PATTERNS = (
@@ -37,6 +60,20 @@ _LAYER_PATTERNS = (
     re.compile(r"^relu(\d)_(\d)$"),  # jcjohnson/neural-style's names: Keras convs include the ReLU
     re.compile(r"^block(\d)_conv(\d)$"),  # Keras's names
 )
+
+
+# torch.optim.LBFGS's max_iter: updates per step() call.
+TORCH_LBFGS_UPDATES_PER_CALL = 20
+
+
+def tutorial_lbfgs_updates(num_steps):
+    """Updates the PyTorch tutorial's L-BFGS loop makes for num_steps (when nothing stops it early).
+
+    Its `while run[0] <= num_steps` calls optimizer.step() until the count of closure calls
+    exceeds num_steps, and each call makes 20 updates (and 20 closure calls): 300 gives 16 calls,
+    320 updates.
+    """
+    return TORCH_LBFGS_UPDATES_PER_CALL * (num_steps // TORCH_LBFGS_UPDATES_PER_CALL + 1)
 
 
 class ConfigError(ValueError):
@@ -139,9 +176,10 @@ class StyleTransferConfig:
     alpha: float = 10.0
     beta: float = 40.0
     noise_ratio: float = 0.6
-    seed: int = 0
+    seed: int = 3  # the Coursera notebook draws its noise after np.random.seed(3) (see optimize.initial_image)
     weights: str = "imagenet"
     pooling: str = "avg"
+    pooling_border: str = "keep"  # Coursera's tf.nn.avg_pool(padding='SAME') keeps an odd last row/column
     content_layer: str = DEFAULT_CONTENT_LAYER
     style_layers: tuple = DEFAULT_STYLE_LAYERS
     allow_download: bool = True  # let Keras download ImageNet weights when none are found locally
@@ -162,6 +200,17 @@ class StyleTransferConfig:
     loss_convention: str = "coursera"
     adam_beta_1: float = 0.9
     adam_epsilon: float = 1e-8  # TF1's default, which the Coursera assignment used (Keras 3's is 1e-7)
+    adam_epsilon_placement: str = "keras"  # pytorch: ε added after the bias correction, as torch.optim.Adam
+    lbfgs_variant: str = "scipy"
+    # Reproducing a system exactly: how its network input, optimisation variable, image sizes,
+    # clipping and saving worked. The defaults are the Coursera TF1 assignment's.
+    input_normalization: str = "weights"
+    optimization_space: str = "network"  # Coursera's variable is the mean-subtracted image it feeds VGG19
+    clip_each_step: bool = False  # clip the image to its valid range after every Adam update
+    sizing: str = "longest"
+    features_before_relu: bool = False  # read the convolutions' outputs before the ReLU (the PyTorch tutorial)
+    tv_form: str = "absolute"
+    save_rounding: str = "truncate"  # Coursera's save_image: np.clip(...).astype('uint8')
 
     def __post_init__(self):
         _require_integer("image_size", self.image_size, MIN_IMAGE_SIZE)
@@ -177,6 +226,12 @@ class StyleTransferConfig:
         if not 0 <= self.noise_ratio <= 1:
             raise ConfigError(f"noise_ratio must be between 0 and 1, got {self.noise_ratio!r}")
         _require_choice("pooling", self.pooling, POOLING_MODES)
+        for name, choices in (("pooling_border", POOLING_BORDERS), ("lbfgs_variant", LBFGS_VARIANTS),
+                              ("adam_epsilon_placement", ADAM_EPSILON_PLACEMENTS),
+                              ("input_normalization", INPUT_NORMALIZATIONS),
+                              ("optimization_space", OPTIMIZATION_SPACES), ("sizing", SIZING_RULES),
+                              ("tv_form", TV_FORMS), ("save_rounding", SAVE_ROUNDINGS)):
+            _require_choice(name, getattr(self, name), choices)
         object.__setattr__(self, "style_image", _as_path_tuple(self.style_image, "style_image"))
         object.__setattr__(self, "style_masks", _as_path_tuple(self.style_masks, "style_masks"))
         if self.style_masks and len(self.style_masks) != len(self.style_image):
@@ -273,8 +328,15 @@ class StyleTransferConfig:
         return tuple(round(self.image_size / 2 ** (self.scales - 1 - index)) for index in range(self.scales))
 
     @property
+    def iterations_per_scale(self):
+        """Updates each scale makes: epochs, except for the PyTorch tutorial's L-BFGS loop (see tutorial_lbfgs_updates)."""
+        if self.optimizer == "lbfgs" and self.lbfgs_variant == "torch":
+            return tutorial_lbfgs_updates(self.epochs)
+        return self.epochs
+
+    @property
     def total_iterations(self):
-        return self.epochs * self.scales
+        return self.iterations_per_scale * self.scales
 
     def replace(self, **changes):
         """Returns a validated copy with some fields changed."""
@@ -296,40 +358,68 @@ class StyleTransferConfig:
         return cls(**(PRESETS[preset] | fields))
 
 
-# Each preset is a coherent bundle of the settings of one system this project grew from.
-# Pixel-valued settings are converted to this project's 0–255 units where the original
-# worked on 0–1 images (learning rates ×255; total variation weights ÷255, since
-# tf.image.total_variation grows ×255; Adam's epsilon ÷255, since gradients shrink ×255).
+# Each preset reproduces one system this project grew from: its network input, optimisation
+# variable, optimiser, sizes and saving (see README.md, "Presets", for what is and is not exact).
+# Learning rates, Adam's epsilon and total variation weights are the originals' own numbers, in
+# the units of the variable each optimised (optimization_space).
 PRESETS = {
-    # ../shared/seeds/004: the Coursera / deeplearning.ai assignment (the defaults above).
-    "coursera": {},
-    # ../shared/seeds/000 and 003: the Udacity-style PyTorch notebook. torchvision's VGG19 pools by max.
+    # The Coursera / deeplearning.ai TF1 assignment and the app built on it (the defaults above):
+    # MatConvNet's (or Keras's: the same Caffe network) VGG19, mean-subtracted pixels, average
+    # pooling with padding='SAME', Adam(2.0) with TF1's ε, np.random.seed(3) noise, truncating saves.
+    "coursera": {},  # the field defaults
+    # The same assignment rewritten for TensorFlow 2, the version students take today: Keras's
+    # VGG19 fed the 0–1 RGB image directly (the assignment skips the caffe preprocessing),
+    # 400×400 images, block5_conv4 for content, Adam(0.01) with Keras's defaults on the 0–1 image,
+    # clipped after every step; `for i in range(2501)` updates.
+    "coursera-tf2": {
+        "weights": "keras", "input_normalization": "unit_rgb", "optimization_space": "unit",
+        "pooling": "max", "pooling_border": "drop", "sizing": "square", "image_size": 400,
+        "content_layer": "conv5_4", "init": "noisy_content", "seed": 1, "learning_rate": 0.01,
+        "adam_epsilon": 1e-7, "clip_each_step": True, "epochs": 2501, "print_every": 250,
+    },
+    # udacity/deep-learning-v2-pytorch, Style_Transfer_Solution.ipynb: torchvision's VGG19, Adam(0.003)
+    # on the ImageNet-normalised tensor with PyTorch's ε placement, the shorter side set to
+    # min(longest side, 400), the style stretched to the content, 2000 steps.
     "pytorch-udacity": {
-        "init": "content", "learning_rate": 0.003 * 255, "alpha": 1.0, "beta": 1e6,
+        "weights": "torchvision", "optimization_space": "network", "adam_epsilon_placement": "pytorch",
+        "init": "content", "learning_rate": 0.003, "adam_epsilon": 1e-8, "alpha": 1.0, "beta": 1e6,
         "style_layers": (("conv1_1", 1.0), ("conv2_1", 0.75), ("conv3_1", 0.2), ("conv4_1", 0.2), ("conv5_1", 0.2)),
-        "content_layer": "conv4_2", "image_size": 400, "loss_convention": "pytorch", "pooling": "max",
-        "epochs": 300, "print_every": 300,
+        "content_layer": "conv4_2", "image_size": 400, "sizing": "udacity", "loss_convention": "pytorch",
+        "pooling": "max", "pooling_border": "drop", "epochs": 2000, "print_every": 400, "save_rounding": "round",
     },
-    # ../shared/seeds/002: L-BFGS from the content image, normalised losses added directly, 500 steps at 512.
-    # The PyTorch tutorial it follows names convolutions in order: its conv_4 is conv2_2, conv_1…conv_5
-    # are conv1_1, conv1_2, conv2_1, conv2_2, conv3_1. Its images were squashed to 512×512; here the
-    # longest side is 512 and the aspect is kept.
+    # The L-BFGS report, which follows the PyTorch tutorial "Neural Transfer Using PyTorch":
+    # torch.optim.LBFGS driven as the tutorial drives it (evaluations counted, the 0–1 image clamped
+    # in the closure), losses on the convolutions' outputs before the ReLU, the Gram divided by C·H·W,
+    # the tutorial's conv_1…conv_5 (conv1_1, conv1_2, conv2_1, conv2_2, conv3_1) and conv_4 (conv2_2),
+    # its weights (content 1, style 1e6: the report's printed losses are on that scale), 512 pixels,
+    # 500 steps. The report's "losses added directly" is the tutorial's style_score + content_score.
     "lbfgs-report": {
-        "optimizer": "lbfgs", "init": "content", "alpha": 1.0, "beta": 1.0, "loss_convention": "pytorch",
-        "image_size": 512, "epochs": 500, "print_every": 50, "pooling": "max", "content_layer": "conv2_2",
-        "style_layers": (("conv1_1", 0.2), ("conv1_2", 0.2), ("conv2_1", 0.2), ("conv2_2", 0.2), ("conv3_1", 0.2)),
+        "weights": "torchvision", "optimizer": "lbfgs", "lbfgs_variant": "torch", "optimization_space": "unit",
+        "init": "content", "alpha": 1.0, "beta": 1e6, "loss_convention": "jcjohnson", "features_before_relu": True,
+        "image_size": 512, "sizing": "shorter", "epochs": 500, "print_every": 50, "pooling": "max",
+        "pooling_border": "drop", "content_layer": "conv2_2",
+        "style_layers": (("conv1_1", 1.0), ("conv1_2", 1.0), ("conv2_1", 1.0), ("conv2_2", 1.0), ("conv3_1", 1.0)),
     },
-    # The TensorFlow "Neural style transfer" tutorial (0–1 images, Adam(0.02, β1 0.99, ε 0.1), TV 30).
+    # The TensorFlow tutorial "Neural style transfer": Keras's VGG19 with caffe preprocessing of
+    # the ×255 image, Adam(0.02, β1 0.99, ε 0.1) on the 0–1 image clipped after every step, TV 30
+    # (Σ|differences| of the 0–1 image), images loaded at a longest side of 512 (float32, truncated),
+    # the style keeping its own aspect ratio, 10×100 steps.
     "tf-tutorial": {
-        "content_layer": "conv5_2", "alpha": 1e4, "beta": 1e-2, "tv_weight": 30 / 255,
-        "learning_rate": 0.02 * 255, "adam_beta_1": 0.99, "adam_epsilon": 0.1 / 255, "image_size": 512,
-        "init": "content", "loss_convention": "tf_tutorial", "pooling": "max", "epochs": 1000, "print_every": 100,
-        "style_layers": tuple((f"conv{block}_1", 1 / 5) for block in range(1, 6)),
+        "weights": "keras", "optimization_space": "unit", "clip_each_step": True, "content_layer": "conv5_2",
+        "alpha": 1e4, "beta": 1e-2, "tv_weight": 30.0, "learning_rate": 0.02, "adam_beta_1": 0.99,
+        "adam_epsilon": 0.1, "image_size": 512, "sizing": "tf_tutorial", "init": "content",
+        "loss_convention": "tf_tutorial", "pooling": "max", "pooling_border": "drop", "epochs": 1000,
+        "print_every": 100, "style_layers": tuple((f"conv{block}_1", 1 / 5) for block in range(1, 6)),
     },
-    # jcjohnson/neural-style's defaults (its TV weight is for 0–255 images already).
+    # jcjohnson/neural-style's defaults: the Caffe VGG19 (Keras's or MatConvNet's file) fed the
+    # ×256 caffe input, max pooling rounding up (loadcaffe), Torch's optim.lbfgs on that input
+    # (100 corrections, fixed steps, tolerances off), squared TV on the gradient only, randn·0.001
+    # start, Torch's image.scale, the style keeping its own aspect ratio.
     "gatys": {
         "content_layer": "conv4_2", "style_layers": tuple((f"conv{block}_1", 1.0) for block in range(1, 6)),
-        "alpha": 5.0, "beta": 100.0, "tv_weight": 1e-3, "image_size": 512, "pooling": "max",
-        "optimizer": "lbfgs", "init": "random", "epochs": 1000, "print_every": 100, "loss_convention": "jcjohnson",
+        "alpha": 5.0, "beta": 100.0, "tv_weight": 1e-3, "tv_form": "squared", "image_size": 512, "pooling": "max",
+        "pooling_border": "keep", "optimizer": "lbfgs", "lbfgs_variant": "lua", "init": "randn", "epochs": 1000,
+        "print_every": 100, "loss_convention": "jcjohnson", "input_normalization": "weights_x256",
+        "optimization_space": "network", "sizing": "torch_image",
     },
 }

@@ -77,3 +77,17 @@ def total_variation_cost(images):
     noise, as Johnson et al. and jcjohnson/neural-style do.
     """
     return tf.reduce_sum(tf.image.total_variation(tf.convert_to_tensor(images, tf.float32)))
+
+
+def squared_total_variation_cost(images):
+    """½·Σ of squared right and down neighbour differences over the image minus its last row and column.
+
+    jcjohnson/neural-style's TVLoss (used by the gatys preset) adds exactly this cost's gradient
+    to the image's and reports no value: the horizontal differences of the last row and the
+    vertical ones of the last column are left out, as there.
+    """
+    images = tf.convert_to_tensor(images, tf.float32)
+    interior = images[:, :-1, :-1, :]
+    across = interior - images[:, :-1, 1:, :]
+    down = interior - images[:, 1:, :-1, :]
+    return 0.5 * (tf.reduce_sum(tf.square(across)) + tf.reduce_sum(tf.square(down)))

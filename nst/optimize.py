@@ -1,21 +1,26 @@
 """The compiled cost-and-gradient step and the Adam and L-BFGS loops; they report through callbacks and write no files."""
 
 import dataclasses
+import random
 import time
 from collections.abc import Callable
 
 import keras
 import numpy as np
-import scipy.optimize
 import tensorflow as tf
 
+from nst import image_space as image_space_module
 from nst import loss_conventions
 from nst import losses
 from nst import masks
 
 # Coursera's generate_noise_image: uniform noise in [-20, 20] around the mean pixel.
 NOISE_AMPLITUDE = 20.0
-PIXEL_RANGE = (0.0, 255.0)
+# The Coursera TF2 assignment's start: the 0–1 content plus uniform noise in [-0.25, 0.25], clipped.
+NOISY_CONTENT_AMPLITUDE = 0.25 * 255.0
+# jcjohnson/neural-style's -init random: 0.001·N(0, 1) in the network's input space.
+RANDN_SCALE = 0.001
+PIXEL_RANGE = image_space_module.PIXEL_RANGE
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,11 +83,13 @@ class OptimizationResult:
     iterations: int  # the iteration number reached (counting from the first_iteration given)
     iterations_run: int  # iterations made by this call
     elapsed_seconds: float
-    stop_reason: str | None = None  # None when all iterations ran
+    stop_reason: str | None = None  # why the run had to stop (a non-finite cost); None otherwise
     evaluations: int = 0  # cost-and-gradient evaluations made
     optimizer_state: tuple = ()
     interrupted: bool = False
     raw_image: np.ndarray | None = None  # the optimised image, when `image` was post-processed
+    ended_early: str | None = None  # in words, why an optimiser ended before its iterations were done
+    ended_at_limit: bool = False  # ended_early for a limit or a failure (L-BFGS), not because it converged
 
     @property
     def resume_image(self):
@@ -96,20 +103,61 @@ class OptimizationResult:
 def initial_image(content_pixels, noise_ratio, seed, mean_pixel):
     """The Coursera start: noise_ratio·noise + (1 − noise_ratio)·content, H×W×3 float32.
 
-    Coursera blends in mean-subtracted space, noise uniform in [-20, 20]. The image
-    here is held in plain RGB pixels, so the noise is centred on the weights' mean
-    pixel: the same image, whatever input convention the weights use.
+    Coursera blends in mean-subtracted space, noise uniform in [-20, 20] from NumPy's global
+    (legacy) generator. Its notebook seeds it with np.random.seed(3) in the total_cost test cell
+    and draws two normals there before generate_noise_image runs, so every student's noise is
+    the same: this draws the noise the same way from seed (3 by default), in float32, and blends
+    in float64 as the notebook does. The image here is held in plain RGB pixels, so the noise is
+    centred on the weights' mean pixel: the same image, whatever input convention the weights use.
     """
     content_pixels = np.asarray(content_pixels, np.float32)
-    random = np.random.default_rng(seed)
-    noise = random.uniform(-NOISE_AMPLITUDE, NOISE_AMPLITUDE, content_pixels.shape).astype(np.float32)
-    noise += np.asarray(mean_pixel, np.float32)
-    return noise_ratio * noise + (1.0 - noise_ratio) * content_pixels
+    generator = np.random.RandomState(seed)
+    generator.randn()
+    generator.randn()
+    noise = generator.uniform(-NOISE_AMPLITUDE, NOISE_AMPLITUDE, content_pixels.shape).astype(np.float32)
+    mean = np.asarray(mean_pixel, np.float64)
+    # float32 noise·ratio plus float64 content: NumPy's promotion, as in the notebook. Returned in
+    # float64 pixels, so the mean-subtracted space gets back exactly the blend the notebook assigns.
+    return noise * noise_ratio + (content_pixels - mean) * (1.0 - noise_ratio) + mean
 
 
 def uniform_noise_image(shape, seed):
     """Pure white noise over the whole pixel range, H×W×3 float32 (the 'random' init)."""
     return np.random.default_rng(seed).uniform(*PIXEL_RANGE, shape).astype(np.float32)
+
+
+def noisy_content_image(content_pixels, seed, amplitude=NOISY_CONTENT_AMPLITUDE):
+    """The Coursera TF2 start: content + uniform noise in [-amplitude, amplitude], clipped to 0–255, float32.
+
+    The assignment draws its noise with tf.random.uniform after its tests last called
+    tf.random.set_seed(1): eager TensorFlow then seeds the op with (1, the third number
+    random.Random(1) gives), which this reproduces for any seed without touching TensorFlow's
+    global seed. The sum is clipped in 0–1 units, as the assignment does.
+    """
+    content_pixels = np.asarray(content_pixels, np.float32)
+    operation_seeds = random.Random(seed)
+    operation_seed = [operation_seeds.randint(0, 2**31 - 1) for _ in range(3)][-1]
+    # In a graph of its own: eager TensorFlow caches a stateful random kernel by its seeds and would
+    # continue its stream if the same seeds were drawn before in this process.
+    with tf.Graph().as_default():
+        uniform = tf.raw_ops.RandomUniform(shape=content_pixels.shape, dtype=tf.float32, seed=seed,
+                                           seed2=operation_seed)
+        with tf.compat.v1.Session() as session:
+            uniform = session.run(uniform)
+    unit_amplitude = np.float32(amplitude / 255.0)
+    noise = uniform * (2 * unit_amplitude) - unit_amplitude
+    unit_content = content_pixels * np.float32(1.0 / 255.0)  # tf.image.convert_image_dtype's multiply
+    # float64 pixels, so the 0–1 space gets back exactly the float32 values the assignment starts from.
+    return np.clip(unit_content + noise, 0.0, 1.0).astype(np.float64) * 255.0
+
+
+def randn_image(shape, seed, convention, scale=RANDN_SCALE):
+    """jcjohnson/neural-style's random start: scale·N(0, 1) in the network's input space, as RGB pixels.
+
+    Around the network's zero, which is the mean pixel: an almost uniform gray image.
+    """
+    network_input = (np.random.default_rng(seed).standard_normal(shape) * scale).astype(np.float32)
+    return np.asarray(convention.to_pixels(network_input), np.float32)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,17 +175,29 @@ class CostFunction:
     Targets (content activations, style Gram matrices) are computed once here; calling the
     object runs only the generated image through the network. The formulas are the loss
     convention's (the Coursera ones by default); total variation of the image (Mahendran &
-    Vedaldi; used by Johnson et al.) is added when tv_weight > 0. style is one StyleTarget,
-    a sequence of them (blended by their weights), or plain style pixels.
+    Vedaldi; used by Johnson et al.) is added when tv_weight > 0, in tv_form: 'absolute' (Σ of
+    absolute neighbour differences) or 'squared' (jcjohnson/neural-style's). style is one
+    StyleTarget, a sequence of them (blended by their weights), or plain style pixels.
+    The generated image is given in space's coordinates (nst.image_space; pixels by default),
+    and total variation is measured in them too, as the reproduced systems measure it on the
+    variable they optimise.
     """
 
     def __init__(self, extractor, content_pixels, style, content_layer, style_layers, alpha, beta,
-                 tv_weight=0.0, convention=loss_conventions.COURSERA):
+                 tv_weight=0.0, convention=loss_conventions.COURSERA, space=None, tv_form="absolute"):
         self.extractor = extractor
         self.content_layer = content_layer
         self.style_layers = tuple(style_layers)  # ((name, weight), ...)
         self.alpha, self.beta, self.tv_weight = float(alpha), float(beta), float(tv_weight)
         self.convention = convention
+        self.space = space or image_space_module.image_space("pixels")
+        self.tv_cost = losses.squared_total_variation_cost if tv_form == "squared" else losses.total_variation_cost
+        # The image is fed the way its system feeds it, not through pixels and back, which would
+        # round every value twice: as it is in the network's own input space (channels reordered),
+        # and normalised from the 0–1 image when the weights' convention starts from one.
+        convention = extractor.convention
+        self._fed_directly = self.space.coordinates == image_space_module.image_space("network", convention).coordinates
+        self._fed_scaled = self.space.coordinates == (convention.pixel_scale, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0))
         content_activations = extractor(content_pixels[np.newaxis])
         self.content_target = content_activations[content_layer]
         targets = [style] if isinstance(style, (np.ndarray, StyleTarget)) else list(style)
@@ -161,13 +221,25 @@ class CostFunction:
             # A Gram sums over locations: compare the style's per-location statistics over the
             # generated image's (or mask's) area, whatever the style image's size (style_scale).
             reference_locations = generated_locations if self.convention.gram_is_per_location else style_locations
-            gram = self.convention.gram_matrix(style_activations[name]) * (covered / reference_locations)
+            gram = self.convention.gram_matrix(style_activations[name])
+            if covered != reference_locations:  # exactly the original's Gram when nothing is rescaled
+                gram = gram * (covered / reference_locations)
             layers[name] = (gram, root_mask)
         return target.blend_weight, layers
 
+    def network_input(self, image_batch):
+        """The network's input for a 1×H×W×3 image in this cost's space."""
+        convention = self.extractor.convention
+        if self._fed_directly:
+            return image_batch[..., ::-1] if convention.channel_order == "bgr" else image_batch
+        if self._fed_scaled:
+            return convention.preprocess_scaled(image_batch)
+        return convention.preprocess(self.space.to_pixels(image_batch))
+
     def __call__(self, image_batch):
-        """{'total', 'content', 'style', 'tv'} scalar tensors for a 1×H×W×3 RGB pixel tensor."""
-        activations = self.extractor(image_batch)
+        """{'total', 'content', 'style', 'tv'} scalar tensors for a 1×H×W×3 image tensor in this cost's space."""
+        image_batch = tf.convert_to_tensor(image_batch, tf.float32)
+        activations = self.extractor.from_network_input(self.network_input(image_batch))
         content = self.convention.content_cost(self.content_target, activations[self.content_layer])
         style_costs = []
         for blend_weight, layers in self.style_terms:
@@ -177,7 +249,7 @@ class CostFunction:
                 style_costs.append(blend_weight * layer_weight * self.convention.gram_style_cost(gram, generated))
         style = tf.add_n(style_costs)
         total = losses.total_cost(content, style, self.alpha, self.beta)
-        tv = losses.total_variation_cost(image_batch) if self.tv_weight else tf.constant(0.0)
+        tv = self.tv_cost(image_batch) if self.tv_weight else tf.constant(0.0)
         return {"total": total + self.tv_weight * tv, "content": content, "style": style, "tv": tv}
 
 
@@ -194,27 +266,69 @@ def make_cost_and_gradient(cost_function, jit=False):
     return cost_and_gradient
 
 
-def _adam(learning_rate, beta_1=0.9, epsilon=1e-8):
-    # epsilon 1e-8 is TF1's AdamOptimizer default, which the Coursera assignment used;
-    # Keras 3 defaults to 1e-7.
-    return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta_1, beta_2=0.999, epsilon=epsilon)
+class TorchEpsilonAdam(keras.optimizers.Adam):
+    """Keras's Adam with ε where torch.optim.Adam puts it: added after the second moment's bias correction.
+
+    Keras (like TF1) steps by lr·√(1−β₂ᵗ)/(1−β₁ᵗ) · m / (√v + ε); PyTorch by
+    lr/(1−β₁ᵗ) · m / (√v/√(1−β₂ᵗ) + ε). The two agree only where ε is negligible, which it is
+    not for the Udacity notebook's ImageNet-normalised image (gradients near 1e-6). Keras has
+    no option for PyTorch's form, so the update is written here, in PyTorch's arithmetic order,
+    with the bias corrections computed in float64 as PyTorch computes them in Python floats.
+    The optimizer's variables are Keras's, so resuming works as for Keras's Adam.
+    """
+
+    def update_step(self, gradient, variable, learning_rate):
+        dtype = variable.dtype
+        gradient = tf.cast(gradient, dtype)
+        step = tf.cast(self.iterations + 1, tf.float64)
+        first_moment = self._momentums[self._get_variable_index(variable)]
+        second_moment = self._velocities[self._get_variable_index(variable)]
+        first_moment.assign_add((gradient - first_moment) * (1 - self.beta_1))
+        second_moment.assign(second_moment * self.beta_2 + (1 - self.beta_2) * tf.square(gradient))
+        first_correction = 1 - tf.pow(tf.constant(self.beta_1, tf.float64), step)
+        second_correction_root = tf.sqrt(1 - tf.pow(tf.constant(self.beta_2, tf.float64), step))
+        step_size = tf.cast(tf.cast(learning_rate, tf.float64) / first_correction, dtype)
+        denominator = tf.sqrt(second_moment) / tf.cast(second_correction_root, dtype) + self.epsilon
+        variable.assign_sub(step_size * (first_moment / denominator))
+
+
+def make_adam(learning_rate, beta_1=0.9, epsilon=1e-8, epsilon_placement="keras"):
+    """Adam with β₂ 0.999, ε placed as Keras (and TF1) place it, or as PyTorch does (TorchEpsilonAdam).
+
+    epsilon 1e-8 is TF1's AdamOptimizer default, which the Coursera assignment used; Keras 3 defaults to 1e-7.
+    """
+    optimizer_class = TorchEpsilonAdam if epsilon_placement == "pytorch" else keras.optimizers.Adam
+    return optimizer_class(learning_rate=learning_rate, beta_1=beta_1, beta_2=0.999, epsilon=epsilon)
 
 
 def _finite(costs, gradient):
     return tf.math.logical_and(tf.math.is_finite(costs["total"]), tf.reduce_all(tf.math.is_finite(gradient)))
 
 
+def _space_of(cost_function):
+    """The image space a cost function takes its image in (pixels for plain callables, e.g. in tests)."""
+    return getattr(cost_function, "space", None) or image_space_module.image_space("pixels")
+
+
 def run_adam(cost_function, start_image, iterations, learning_rate, print_every, callbacks=Callbacks(),
-             first_iteration=0, optimizer_state=(), jit=False, beta_1=0.9, epsilon=1e-8):
+             first_iteration=0, optimizer_state=(), jit=False, beta_1=0.9, epsilon=1e-8, epsilon_placement="keras",
+             clip_each_step=False):
     """Runs Adam updates on the image from first_iteration up to `iterations`; returns an OptimizationResult.
 
-    callbacks.on_snapshot gets iterations first_iteration, multiples of print_every, and the
-    final image. optimizer_state (from an earlier Snapshot) restores Adam's moments, so a
-    resumed run continues exactly where it stopped. A non-finite cost stops the run and keeps
-    the image whose cost it was (its pixels are still finite: the update was not applied).
+    start_image and every image reported are RGB pixels; Adam moves the image in the cost
+    function's space (its learning rate and epsilon are in that space's units) and, with
+    clip_each_step, clips it to the pixel range after every update, as the TensorFlow tutorial
+    and the Coursera TF2 assignment do. callbacks.on_snapshot gets iterations first_iteration,
+    multiples of print_every, and the final image. optimizer_state (from an earlier Snapshot)
+    restores Adam's moments, so a resumed run continues exactly where it stopped. A
+    non-finite cost stops the run and keeps the image whose cost it was (its pixels are
+    still finite: the update was not applied).
     """
-    image = tf.Variable(np.asarray(start_image, np.float32)[np.newaxis], name="generated_image")
-    optimizer = _adam(learning_rate, beta_1, epsilon)
+    space = _space_of(cost_function)
+    low, high = (tf.constant(bound, tf.float32) for bound in space.bounds())
+    start_values = np.asarray(space.from_pixels(np.asarray(start_image)), np.float32)
+    image = tf.Variable(start_values[np.newaxis], name="generated_image")
+    optimizer = make_adam(learning_rate, beta_1, epsilon, epsilon_placement)
     optimizer.build([image])
     for variable, value in zip(optimizer.variables, optimizer_state):
         variable.assign(value)
@@ -225,12 +339,17 @@ def run_adam(cost_function, start_image, iterations, learning_rate, print_every,
         # and turn the image into NaN: such an update is undone and counts as non-finite.
         previous = image.read_value()
         optimizer.apply_gradients([(gradient, image)])
+        if clip_each_step:
+            image.assign(tf.clip_by_value(image, low, high))
 
         def undo():
             image.assign(previous)
             return tf.constant(False)
 
         return tf.cond(tf.reduce_all(tf.math.is_finite(image)), lambda: tf.constant(True), undo)
+
+    def pixels():
+        return np.asarray(space.to_pixels(image.numpy()[0]), np.float32)
 
     @tf.function
     def step():
@@ -247,7 +366,7 @@ def run_adam(cost_function, start_image, iterations, learning_rate, print_every,
         snapshot_due = iteration % print_every == 0 or iteration == first_iteration
         # The step returns the costs of the image it starts from, so a snapshot pairs
         # that image (copied before the update) with those costs: no extra forward pass.
-        image_before = image.numpy()[0] if snapshot_due else None
+        image_before = pixels() if snapshot_due else None
         state_before = state() if snapshot_due else ()
         costs, applied = step()
         costs = Costs.from_tensors(costs)
@@ -263,97 +382,8 @@ def run_adam(cost_function, start_image, iterations, learning_rate, print_every,
             break
     elapsed = time.perf_counter() - started
     final_costs = Costs.from_tensors(cost_and_gradient(tf.convert_to_tensor(image))[0])
-    result = OptimizationResult(image.numpy()[0], final_costs, iteration, iteration - first_iteration, elapsed,
+    result = OptimizationResult(pixels(), final_costs, iteration, iteration - first_iteration, elapsed,
                                 stop_reason, iteration - first_iteration, state(), interrupted)
     if stop_reason is None:
         callbacks.snapshot(Snapshot(iteration, result.image, final_costs, elapsed, result.optimizer_state))
-    return result
-
-
-class _NonFiniteCost(Exception):
-    pass
-
-
-class _LbfgsProblem:
-    """Adapts the compiled TensorFlow cost to SciPy's float64 vector interface, remembering the last evaluation.
-
-    SciPy sees the cost scaled so that the largest gradient entry at the start is 1.
-    L-BFGS-B's first trial step is the raw negative gradient, in pixels: unscaled, Coursera
-    gradients (~1e3 per pixel) would throw pixels to the bounds, and normalised conventions'
-    (~1e-6) would move them by less than float32 can register, ending the run at once. With
-    this scale the first step moves each pixel by at most one unit, whatever the loss weights.
-    """
-
-    def __init__(self, cost_function, shape, jit):
-        self.cost_and_gradient = make_cost_and_gradient(cost_function, jit)
-        self.shape = (1, *shape)
-        self.evaluations = 0
-        self.last_point = None
-        self.last_costs = None
-        self.scale = None
-
-    def __call__(self, point):
-        costs, gradient = self.cost_and_gradient(tf.constant(point.reshape(self.shape), tf.float32))
-        self.evaluations += 1
-        costs = Costs.from_tensors(costs)
-        gradient = gradient.numpy().ravel().astype(np.float64)
-        if not (costs.is_finite() and np.all(np.isfinite(gradient))):
-            raise _NonFiniteCost()
-        self.last_point, self.last_costs = point.copy(), costs
-        if self.scale is None:
-            self.scale = 1.0 / max(float(np.abs(gradient).max()), np.finfo(np.float32).tiny)
-        return costs.total * self.scale, gradient * self.scale
-
-    def costs_at(self, point):
-        if self.last_point is None or not np.array_equal(point, self.last_point):
-            self(point)
-        return self.last_costs
-
-
-def run_lbfgs(cost_function, start_image, iterations, print_every, callbacks=Callbacks(), first_iteration=0,
-              jit=False):
-    """Runs L-BFGS-B (SciPy) on the image, kept inside 0–255 by bounds; returns an OptimizationResult.
-
-    SciPy's default tolerances (ftol 2.2e-9 relative, gtol 1e-5) are tuned for problems
-    whose costs are near 1; here costs and gradients have arbitrary scales, so both are
-    set to zero and the run stops only after `iterations`, a stop request, or a line search
-    that can make no progress (true convergence). An interrupted run cannot keep L-BFGS's
-    curvature memory: resuming restarts it from the saved image.
-    """
-    start = np.clip(np.asarray(start_image, np.float64), *PIXEL_RANGE)
-    problem = _LbfgsProblem(cost_function, start.shape, jit)
-    started = time.perf_counter()
-    progress = {"iteration": first_iteration, "point": start.ravel(), "interrupted": False}
-
-    def after_iteration(intermediate_result):
-        progress["iteration"] += 1
-        progress["point"] = intermediate_result.x.copy()
-        costs = problem.costs_at(intermediate_result.x)
-        callbacks.iteration_done(progress["iteration"], costs)
-        if progress["iteration"] % print_every == 0 and progress["iteration"] < iterations:
-            image = intermediate_result.x.reshape(start.shape).astype(np.float32)
-            callbacks.snapshot(Snapshot(progress["iteration"], image, costs, time.perf_counter() - started))
-        if callbacks.stop_requested():
-            progress["interrupted"] = True
-            raise StopIteration
-
-    callbacks.snapshot(Snapshot(first_iteration, start.astype(np.float32), problem.costs_at(start.ravel()), 0.0))
-    stop_reason = None
-    try:
-        scipy.optimize.minimize(
-            problem, start.ravel(), jac=True, method="L-BFGS-B", bounds=[PIXEL_RANGE] * start.size,
-            callback=after_iteration,
-            options={"maxiter": iterations - first_iteration, "maxfun": 2 * (iterations - first_iteration) + 20,
-                     "ftol": 0.0, "gtol": 0.0, "maxcor": 10},
-        )
-    except _NonFiniteCost:
-        stop_reason = f"the cost became non-finite after iteration {progress['iteration']}; kept the last finite image"
-    elapsed = time.perf_counter() - started
-    final_image = progress["point"].reshape(start.shape).astype(np.float32)
-    final_costs = problem.costs_at(progress["point"]) if stop_reason is None else problem.last_costs
-    result = OptimizationResult(final_image, final_costs, progress["iteration"],
-                                progress["iteration"] - first_iteration, elapsed, stop_reason,
-                                problem.evaluations, (), progress["interrupted"])
-    if stop_reason is None:
-        callbacks.snapshot(Snapshot(result.iterations, final_image, final_costs, elapsed))
     return result

@@ -205,7 +205,7 @@ class RunRecorder:
         self.history.append({"iteration": iteration, **_costs_record(costs)})
 
     def on_snapshot(self, snapshot):
-        images.save_image(snapshot.image, snapshot_path(self.output_dir, snapshot.iteration))
+        images.save_image(snapshot.image, snapshot_path(self.output_dir, snapshot.iteration), self.config.save_rounding)
         save_resume_state(self.output_dir, snapshot.iteration, snapshot.resume_image, snapshot.optimizer_state)
         self.snapshots = [entry for entry in self.snapshots if entry["iteration"] != snapshot.iteration]
         self.snapshots.append({"iteration": snapshot.iteration, "costs": _costs_record(snapshot.costs),
@@ -225,14 +225,14 @@ class RunRecorder:
 
     def finish(self, result, status):
         """Saves the final image, resume state and run.json; for a finished run also the animation, plot, summary."""
-        images.save_image(result.image, final_image_path(self.output_dir))
+        images.save_image(result.image, final_image_path(self.output_dir), self.config.save_rounding)
         self.status = status
         if status == "interrupted":
             save_resume_state(self.output_dir, result.iterations, result.resume_image, result.optimizer_state)
         else:
             write_animation(self.output_dir, self.snapshots)
             write_loss_plot(self.output_dir / LOSS_PLOT_NAME, self.history)
-            write_summary(self.output_dir / SUMMARY_NAME, self.prepared, result.image)
+            write_summary(self.output_dir / SUMMARY_NAME, self.prepared, result.image, self.config.save_rounding)
         self.write_record(result)
         return final_image_path(self.output_dir)
 
@@ -300,14 +300,14 @@ def write_loss_plot(path, history):
     _save_figure(figure, path)
 
 
-def write_summary(path, prepared, result_pixels):
+def write_summary(path, prepared, result_pixels, rounding="round"):
     """summary.png: content | style(s) | result, side by side at the result's size."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot
 
-    result = images.to_pil(result_pixels)
+    result = images.to_pil(result_pixels, rounding)
     styles = prepared.style_images
     panels = [("content", prepared.content_image.resize(result.size, PIL.Image.LANCZOS))]
     panels += [(f"style {index + 1}" if len(styles) > 1 else "style", style.resize(result.size, PIL.Image.LANCZOS))

@@ -35,12 +35,15 @@ def import_torch():
 # ---------------------------------------------------------------------------
 
 
-def build_vgg19_features(deepest_layer, pooling="avg"):
+def build_vgg19_features(deepest_layer, pooling="avg", pooling_border="drop"):
     """torchvision's vgg19().features, cut after deepest_layer's ReLU, as a torch.nn.Sequential.
 
     Module indices are torchvision's (conv, ReLU, …, pool), so a torchvision state dict's
     'features.N.*' entries load into it once the 'features.' prefix is taken off. Convolutions
     pad by 1 with zeros, which for 3×3 kernels at stride 1 is what Keras's padding='same' does.
+    pooling_border 'keep' pools with ceil_mode: an odd last row or column is pooled by a
+    window of what it covers, as Keras's padding='same' pooling does (both average only the
+    values inside the image, since no padding is added).
     """
     torch = import_torch()
     if pooling not in config_module.POOLING_MODES:
@@ -51,7 +54,8 @@ def build_vgg19_features(deepest_layer, pooling="avg"):
     for name in names[: names.index(config_module.canonical_layer_name(deepest_layer)) + 1]:
         keras_name = config_module.keras_layer_name(name)
         if len(modules) < weights_module.TORCHVISION_FEATURE_INDICES[keras_name]:
-            modules.append(pooling_module(kernel_size=2, stride=2))  # the slot between two blocks
+            # the slot between two blocks
+            modules.append(pooling_module(kernel_size=2, stride=2, ceil_mode=pooling_border == "keep"))
         _, _, in_channels, out_channels = weights_module.VGG19_KERNEL_SHAPES[keras_name]
         modules += [torch.nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1), torch.nn.ReLU()]
     return torch.nn.Sequential(*modules)
@@ -84,11 +88,11 @@ class TorchFeatureExtractor:
     in the same order as InputConvention.preprocess.
     """
 
-    def __init__(self, layer_names, loaded_weights, pooling="avg"):
+    def __init__(self, layer_names, loaded_weights, pooling="avg", pooling_border="drop"):
         torch = import_torch()
         self.layer_names = tuple(config_module.canonical_layer_name(name) for name in layer_names)
         order = config_module.VGG19_LAYER_NAMES
-        self.features = build_vgg19_features(max(self.layer_names, key=order.index), pooling)
+        self.features = build_vgg19_features(max(self.layer_names, key=order.index), pooling, pooling_border)
         load_torch_weights(self.features, loaded_weights)
         self.features.requires_grad_(False)
         self.features.eval()
@@ -96,6 +100,7 @@ class TorchFeatureExtractor:
         self.convention = convention
         self._mean = torch.tensor(convention.mean, dtype=torch.float32)
         self._std = torch.tensor(convention.std, dtype=torch.float32)
+        self._pixel_scale = convention.pixel_scale
         # The module whose output is a layer's activation: its ReLU, right after the convolution.
         self._relu_positions = {
             weights_module.TORCHVISION_FEATURE_INDICES[config_module.keras_layer_name(name)] + 1: name
@@ -104,7 +109,10 @@ class TorchFeatureExtractor:
 
     def __call__(self, rgb_pixels):
         torch = import_torch()
-        network_input = (torch.as_tensor(rgb_pixels, dtype=torch.float32) - self._mean) / self._std
+        scaled = torch.as_tensor(rgb_pixels, dtype=torch.float32)
+        if self._pixel_scale != 1.0:
+            scaled = scaled / self._pixel_scale
+        network_input = (scaled - self._mean) / self._std
         if self.convention.channel_order == "bgr":
             network_input = network_input.flip(-1)
         tensor = network_input.permute(0, 3, 1, 2)

@@ -8,10 +8,13 @@ import tensorflow as tf
 
 from nst import colors
 from nst import config as config_module
+from nst import image_space
 from nst import images
+from nst import lbfgs
 from nst import loss_conventions
 from nst import masks
 from nst import optimize
+from nst import sizing
 from nst import vgg
 from nst import weights as weights_module
 
@@ -26,10 +29,11 @@ class PreparedRun:
     loaded_weights: weights_module.LoadedWeights
     content_mask: np.ndarray | None = None  # H×W in [0, 1] at the full output size
     style_masks: tuple = ()  # likewise, one per style
+    sizing: str = "longest"  # the config's sizing rule (nst.sizing)
 
-    def content_size(self, longest_side):
-        """(width, height) of the content image scaled to longest_side."""
-        return images.resize_to_longest_side(self.content_image, longest_side).size
+    def content_size(self, target_side):
+        """(width, height) of the content image at a run's (or a scale's) target size, by the sizing rule."""
+        return sizing.content_size(self.content_image.size, self.sizing, target_side)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,20 +70,21 @@ def prepare(config, content=None, style=None):
     of them) instead of the config's paths, for the Python API.
     """
     content_image = _as_pil(content if content is not None else config.content_image)
-    smallest = images.resize_to_longest_side(content_image, config.scale_sizes()[0])
-    images.check_size_for_vgg(smallest, config.content_image)
+    smallest = sizing.content_size(content_image.size, config.sizing, config.scale_sizes()[0])
+    images.check_size_for_vgg(PIL.Image.new("L", smallest), config.content_image)
     given_styles = style if isinstance(style, (list, tuple)) else [style] if style is not None else config.style_image
     style_images = tuple(_as_pil(item) for item in given_styles)
     for path, style_image in zip(config.style_image, style_images):
         # Checked before resizing: a sliver stretched to the content's size would carry no texture.
         images.check_size_for_vgg(style_image, path)
     init_image = None if config.init in config_module.INIT_MODES else images.read_image(config.init)
-    full_size = images.resize_to_longest_side(content_image, config.image_size).size
+    full_size = sizing.content_size(content_image.size, config.sizing, config.image_size)
     content_mask = masks.read_mask(config.content_mask, full_size) if config.content_mask else None
     style_masks = tuple(masks.read_mask(path, full_size) for path in config.style_masks)
     loaded_weights = weights_module.load_weights(config.weights, seed=config.seed,
                                                  allow_download=config.allow_download)
-    return PreparedRun(content_image, style_images, init_image, loaded_weights, content_mask, style_masks)
+    return PreparedRun(content_image, style_images, init_image, loaded_weights, content_mask, style_masks,
+                       config.sizing)
 
 
 def pixels_at_size(image, size):
@@ -91,11 +96,10 @@ def _mask_at_size(mask, size):
     return masks.mask_at_resolution(mask, size[1], size[0]).numpy()
 
 
-def _style_pixels(config, style_image, content_pixels, size):
-    """A style image at style_scale × the content's size, recoloured or reduced to luminance as asked."""
-    # Never below VGG19's 16 pixels: conv5_1 would have no locations to take a Gram matrix over.
-    style_size = tuple(max(images.MIN_SIDE, round(side * config.style_scale)) for side in size)
-    pixels = pixels_at_size(style_image, style_size)
+def _style_pixels(config, style_image, content_pixels, target_side):
+    """A style image at the size its sizing rule gives (see nst.sizing.style_pixels), recoloured or reduced to luminance."""
+    pixels = sizing.style_pixels(style_image, config.sizing, content_pixels.shape[1::-1], target_side,
+                                 config.style_scale)
     if config.preserve_colors == "histogram":
         return colors.match_color_histogram(pixels, content_pixels)
     if config.preserve_colors == "luminance":
@@ -105,9 +109,10 @@ def _style_pixels(config, style_image, content_pixels, size):
     return pixels
 
 
-def scale_inputs(config, prepared, size):
-    """The content, style targets and masks of one scale, size = (width, height)."""
-    content_pixels = pixels_at_size(prepared.content_image, size)
+def scale_inputs(config, prepared, target_side):
+    """The content, style targets and masks of one scale, at the content size target_side gives."""
+    content_pixels = sizing.content_pixels(prepared.content_image, config.sizing, target_side)
+    size = content_pixels.shape[1::-1]
     network_content = colors.luminance_image(content_pixels) if config.preserve_colors == "luminance" else content_pixels
     style_masks = [_mask_at_size(mask, size) for mask in prepared.style_masks]
     blend_weights = config.style_blend_weights
@@ -118,11 +123,13 @@ def scale_inputs(config, prepared, size):
     else:
         style_masks = [None] * len(prepared.style_images)
     style_targets = tuple(
-        optimize.StyleTarget(_style_pixels(config, style_image, content_pixels, size), blend_weight, mask)
+        optimize.StyleTarget(_style_pixels(config, style_image, content_pixels, target_side), blend_weight, mask)
         for style_image, blend_weight, mask in zip(prepared.style_images, blend_weights, style_masks)
     )
     content_mask = None if prepared.content_mask is None else _mask_at_size(prepared.content_mask, size)
-    return ScaleInputs(content_pixels, np.asarray(network_content, np.float32), style_targets, content_mask)
+    # float64 stays float64 (nst.sizing's float rules): the start image made from it is then exact.
+    network_content = np.asarray(network_content, np.float64 if network_content.dtype == np.float64 else np.float32)
+    return ScaleInputs(content_pixels, network_content, style_targets, content_mask)
 
 
 def present(config, inputs, pixels):
@@ -138,18 +145,21 @@ def _needs_presenting(config, inputs):
     return config.preserve_colors == "luminance" or inputs.content_mask is not None
 
 
-def start_image(config, prepared, inputs):
-    """The image the optimisation starts from, by config.init."""
+def start_image(config, prepared, inputs, network_convention):
+    """The image the optimisation starts from, by config.init, in RGB pixels."""
     content_pixels = inputs.network_content
     if config.init == "noise":
-        return optimize.initial_image(content_pixels, config.noise_ratio, config.seed,
-                                      prepared.loaded_weights.convention.mean)
+        return optimize.initial_image(content_pixels, config.noise_ratio, config.seed, network_convention.mean_pixel)
+    if config.init == "noisy_content":
+        return optimize.noisy_content_image(content_pixels, config.seed)
     if config.init == "content":
         return content_pixels.copy()
     if config.init == "style":
         return resize_pixels(inputs.style_targets[0].pixels, content_pixels.shape[1::-1])
     if config.init == "random":
         return optimize.uniform_noise_image(content_pixels.shape, config.seed)
+    if config.init == "randn":
+        return optimize.randn_image(content_pixels.shape, config.seed, network_convention)
     return pixels_at_size(prepared.init_image, content_pixels.shape[1::-1])
 
 
@@ -160,8 +170,21 @@ def resize_pixels(pixels, size):
 
 
 def build_extractor(config, prepared):
+    """The VGG19 feature extractor the config describes, with the prepared weights."""
     layer_names = (config.content_layer, *config.style_layer_names)
-    return vgg.FeatureExtractor(layer_names, prepared.loaded_weights, config.pooling, config.precision)
+    return vgg.FeatureExtractor(layer_names, prepared.loaded_weights, config.pooling, config.precision,
+                                pooling_border=config.pooling_border, before_relu=config.features_before_relu,
+                                input_normalization=config.input_normalization)
+
+
+def build_cost_function(config, extractor, inputs):
+    """The cost of one scale: the config's losses against this scale's content and style targets."""
+    return optimize.CostFunction(
+        extractor, inputs.network_content, inputs.style_targets, config.content_layer,
+        config.effective_style_layers, config.alpha, config.beta, config.tv_weight,
+        loss_conventions.get_loss_convention(config.loss_convention),
+        space=image_space.image_space(config.optimization_space, extractor.convention), tv_form=config.tv_form,
+    )
 
 
 def _presenting_callbacks(config, inputs, callbacks):
@@ -178,11 +201,13 @@ def _presenting_callbacks(config, inputs, callbacks):
 
 def _optimise_scale(config, cost_function, start, first_iteration, last_iteration, callbacks, optimizer_state):
     if config.optimizer == "lbfgs":
-        return optimize.run_lbfgs(cost_function, start, last_iteration, config.print_every, callbacks,
-                                  first_iteration, config.jit)
+        if config.lbfgs_variant == "torch":  # the tutorial's loop counts closure calls (num_steps), not updates
+            last_iteration = first_iteration + config.epochs
+        return lbfgs.run_lbfgs(cost_function, start, last_iteration, config.print_every, callbacks,
+                               first_iteration, config.jit, config.lbfgs_variant)
     return optimize.run_adam(cost_function, start, last_iteration, config.learning_rate, config.print_every,
                              callbacks, first_iteration, optimizer_state, config.jit, config.adam_beta_1,
-                             config.adam_epsilon)
+                             config.adam_epsilon, config.adam_epsilon_placement, config.clip_each_step)
 
 
 def _combine(results):
@@ -196,14 +221,14 @@ def _combine(results):
     )
 
 
-def _start_of_scale(config, prepared, inputs, resume, previous_image, first):
+def _start_of_scale(config, prepared, inputs, resume, previous_image, first, network_convention):
     """(start image, first iteration, Adam state) of a scale: resumed, upsampled from the last scale, or new."""
     if resume is not None and resume.iteration >= first:
         start, first, optimizer_state = resume.image, resume.iteration, resume.optimizer_state
     elif previous_image is not None:
         start, optimizer_state = previous_image, ()
     else:
-        start, optimizer_state = start_image(config, prepared, inputs), ()
+        start, optimizer_state = start_image(config, prepared, inputs, network_convention), ()
     if start.shape != inputs.content_pixels.shape:  # the image comes from the scale before: a new Adam
         start, optimizer_state = resize_pixels(start, inputs.content_pixels.shape[1::-1]), ()
     return start, first, optimizer_state
@@ -220,20 +245,17 @@ def run(config, prepared, callbacks=optimize.Callbacks(), resume=None):
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
     extractor = build_extractor(config, prepared)
-    convention = loss_conventions.get_loss_convention(config.loss_convention)
     results, previous_image = [], None
     for scale_index, longest_side in enumerate(config.scale_sizes()):
-        first, last = scale_index * config.epochs, (scale_index + 1) * config.epochs
+        first, last = scale_index * config.iterations_per_scale, (scale_index + 1) * config.iterations_per_scale
         if resume is not None and resume.iteration >= last:
             previous_image = resume.image
             continue
-        inputs = scale_inputs(config, prepared, prepared.content_size(longest_side))
-        start, first, optimizer_state = _start_of_scale(config, prepared, inputs, resume, previous_image, first)
+        inputs = scale_inputs(config, prepared, longest_side)
+        start, first, optimizer_state = _start_of_scale(config, prepared, inputs, resume, previous_image, first,
+                                                        extractor.convention)
         resume = None
-        cost_function = optimize.CostFunction(
-            extractor, inputs.network_content, inputs.style_targets, config.content_layer,
-            config.effective_style_layers, config.alpha, config.beta, config.tv_weight, convention,
-        )
+        cost_function = build_cost_function(config, extractor, inputs)
         result = _optimise_scale(config, cost_function, start, first, last,
                                  _presenting_callbacks(config, inputs, callbacks), optimizer_state)
         results.append(dataclasses.replace(result, image=present(config, inputs, result.image),

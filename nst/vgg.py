@@ -19,25 +19,29 @@ def _deepest(layer_names):
     return max((config_module.canonical_layer_name(name) for name in layer_names), key=order.index)
 
 
-PRECISIONS = ("float32", "bfloat16")
-
-
-def build_vgg19_model(layer_names, pooling="avg", precision="float32"):
+def build_vgg19_model(layer_names, pooling="avg", precision="float32", pooling_border="drop", before_relu=False):
     """A Keras model from network input to {canonical layer name: activation} for layer_names.
 
     Layers carry Keras's VGG19 names (block1_conv1 …) so weight files map onto them by name.
     The network stops at the deepest requested layer: the later convolutions and the
     classifier would cost compute and memory for nothing. With precision 'bfloat16' the
     convolutions compute in bfloat16 (Keras's mixed_bfloat16 policy: float32 variables,
-    bfloat16 arithmetic); activations come out in bfloat16.
+    bfloat16 arithmetic); activations come out in bfloat16. pooling_border 'drop' pools
+    with padding 'valid' (an odd last row or column is dropped, as in Keras's and
+    torchvision's VGG19), 'keep' with 'same' (pooled by a partial window: the maximum or the
+    mean of the values it covers, as TF1's padding='SAME' and Caffe's rounding up do).
+    before_relu: the activations returned are the convolutions' outputs before their ReLU.
     """
     if pooling not in config_module.POOLING_MODES:
         raise ValueError(f"pooling must be one of {config_module.POOLING_MODES}, got {pooling!r}")
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision not in config_module.PRECISIONS:
+        raise ValueError(f"precision must be one of {config_module.PRECISIONS}, got {precision!r}")
+    if pooling_border not in config_module.POOLING_BORDERS:
+        raise ValueError(f"pooling_border must be one of {config_module.POOLING_BORDERS}, got {pooling_border!r}")
     policy = "mixed_bfloat16" if precision == "bfloat16" else "float32"
     requested = {config_module.canonical_layer_name(name) for name in layer_names}
     pooling_layer = keras.layers.AveragePooling2D if pooling == "avg" else keras.layers.MaxPooling2D
+    padding = "valid" if pooling_border == "drop" else "same"
     inputs = keras.Input(shape=(None, None, 3), name="vgg19_input")
     tensor = inputs
     outputs = {}
@@ -47,19 +51,23 @@ def build_vgg19_model(layer_names, pooling="avg", precision="float32"):
         if block != previous_block:
             # Gatys et al. replace VGG's max pooling by average pooling ("slightly more
             # appealing results"), and so does the Coursera model; max stays available.
-            tensor = pooling_layer(pool_size=2, strides=2, name=f"block{previous_block}_pool", dtype=policy)(tensor)
+            tensor = pooling_layer(pool_size=2, strides=2, padding=padding, name=f"block{previous_block}_pool",
+                                   dtype=policy)(tensor)
             previous_block = block
         filters = 64 * 2 ** min(block - 1, 3)
         # conv1_1 stays in float32 whatever the precision: bfloat16 would round the input pixels
         # (8 significant bits: steps of 0.5–1 near ±128), making the cost a staircase in the
         # pixels that L-BFGS's line search cannot follow. With 3 input channels it is <0.1 % of the work.
         layer_policy = "float32" if name == "conv1_1" else policy
-        tensor = keras.layers.Conv2D(
-            filters, 3, padding="same", activation="relu", name=config_module.keras_layer_name(name),
-            dtype=layer_policy,
-        )(tensor)
+        keras_name = config_module.keras_layer_name(name)
+        if before_relu:
+            convolved = keras.layers.Conv2D(filters, 3, padding="same", name=keras_name, dtype=layer_policy)(tensor)
+            tensor = keras.layers.ReLU(name=f"{keras_name}_relu", dtype=layer_policy)(convolved)
+        else:
+            convolved = tensor = keras.layers.Conv2D(filters, 3, padding="same", activation="relu", name=keras_name,
+                                                     dtype=layer_policy)(tensor)
         if name in requested:
-            outputs[name] = tensor
+            outputs[name] = convolved
     return keras.Model(inputs, outputs, name="vgg19_features")
 
 
@@ -84,17 +92,25 @@ def load_layer_weights(model, loaded_weights):
 
 
 class FeatureExtractor:
-    """Maps RGB 0–255 images (batch×H×W×3) to {layer name: activation}, with the weights' own input convention."""
+    """Maps RGB 0–255 images (batch×H×W×3) to {layer name: activation}.
 
-    def __init__(self, layer_names, loaded_weights, pooling="avg", precision="float32"):
+    The network is fed as input_normalization says (nst.weights.network_convention): by
+    default with the weights' own input convention.
+    """
+
+    def __init__(self, layer_names, loaded_weights, pooling="avg", precision="float32", pooling_border="drop",
+                 before_relu=False, input_normalization="weights"):
         self.layer_names = tuple(config_module.canonical_layer_name(name) for name in layer_names)
-        self.convention = loaded_weights.convention
-        self.model = build_vgg19_model(self.layer_names, pooling, precision)
+        self.convention = weights_module.network_convention(loaded_weights.convention, input_normalization)
+        self.model = build_vgg19_model(self.layer_names, pooling, precision, pooling_border, before_relu)
         load_layer_weights(self.model, loaded_weights)
         self.model.trainable = False
 
     def __call__(self, rgb_pixels):
-        network_input = self.convention.preprocess(tf.convert_to_tensor(rgb_pixels, tf.float32))
+        return self.from_network_input(self.convention.preprocess(tf.convert_to_tensor(rgb_pixels, tf.float32)))
+
+    def from_network_input(self, network_input):
+        """{layer name: activation} for a batch already in the network's input convention."""
         activations = self.model(network_input, training=False)
         # Gram matrices sum H·W products: in bfloat16 (8 significant bits) that sum would lose
         # most of its precision, so costs are always computed from float32 activations.

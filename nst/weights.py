@@ -19,25 +19,56 @@ from nst import files
 
 
 class WeightsError(ValueError):
-    """Weights that cannot be found or read; the message names the file and the problem."""
+    """Weights that cannot be found or read; the message names the file and the problem in one line.
+
+    hint, when set, says how to fix it (where to put which file); entry points show it after the message.
+    """
+
+    def __init__(self, message, hint=None):
+        super().__init__(message)
+        self.hint = hint
 
 
 @dataclasses.dataclass(frozen=True)
 class InputConvention:
-    """How a network's first layer expects pixels: RGB 0–255 becomes ((rgb − mean) / std) in channel_order.
+    """How a network's first layer expects pixels: RGB 0–255 becomes ((rgb / pixel_scale − mean) / std) in channel_order.
 
-    mean and std are in 0–255 pixel units and RGB order whatever channel_order is,
-    so one formula serves caffe-style (BGR, mean only) and torchvision-style (RGB, mean and std) weights.
+    mean and std are in the units of rgb / pixel_scale and in RGB order whatever channel_order is,
+    so one formula serves caffe-style (pixels, BGR, mean only) and torchvision-style (pixels / 255,
+    RGB, mean and std) weights, in the order of operations each publisher uses: torchvision's
+    ToTensor divides by 255 before Normalize, and a network fed by the reproduced systems must get
+    their values to the last bit (a ReLU input that lands on the other side of 0 changes the gradient).
     """
 
     channel_order: str  # "rgb" or "bgr"
-    mean: tuple  # per RGB channel, pixel units
-    std: tuple = (1.0, 1.0, 1.0)  # per RGB channel, pixel units
+    mean: tuple  # per RGB channel, in units of rgb / pixel_scale
+    std: tuple = (1.0, 1.0, 1.0)  # likewise
+    pixel_scale: float = 1.0
 
     def preprocess(self, rgb_pixels):
         """Maps an RGB 0–255 tensor or array (…×3) to the network's input."""
-        centred = (rgb_pixels - np.asarray(self.mean, np.float32)) / np.asarray(self.std, np.float32)
+        return self.preprocess_scaled(rgb_pixels if self.pixel_scale == 1.0 else rgb_pixels / np.float32(self.pixel_scale))
+
+    def preprocess_scaled(self, scaled_rgb):
+        """preprocess for RGB already divided by pixel_scale (the 0–1 image a torchvision user holds)."""
+        centred = (scaled_rgb - np.asarray(self.mean, np.float32)) / np.asarray(self.std, np.float32)
         return centred[..., ::-1] if self.channel_order == "bgr" else centred
+
+    def to_pixels(self, network_input):
+        """The inverse of preprocess: the network's input (…×3) back to RGB 0–255 pixels."""
+        rgb = network_input[..., ::-1] if self.channel_order == "bgr" else network_input
+        scaled = rgb * np.asarray(self.std, np.float32) + np.asarray(self.mean, np.float32)
+        return scaled if self.pixel_scale == 1.0 else scaled * np.float32(self.pixel_scale)
+
+    @property
+    def mean_pixel(self):
+        """The RGB pixel (0–255 units) the network sees as 0."""
+        return tuple(value * self.pixel_scale for value in self.mean)
+
+    @property
+    def pixel_std(self):
+        """std in 0–255 pixel units."""
+        return tuple(value * self.pixel_scale for value in self.std)
 
 
 # Keras's VGG19 files were converted from the caffe model: BGR input, ImageNet mean subtracted.
@@ -48,10 +79,32 @@ CAFFE_CONVENTION = InputConvention(channel_order="bgr", mean=(123.68, 116.779, 1
 TORCHVISION_MEAN = (0.485, 0.456, 0.406)
 TORCHVISION_STD = (0.229, 0.224, 0.225)
 TORCHVISION_CONVENTION = InputConvention(
-    channel_order="rgb",
-    mean=tuple(255.0 * value for value in TORCHVISION_MEAN),
-    std=tuple(255.0 * value for value in TORCHVISION_STD),
-)
+    channel_order="rgb", mean=TORCHVISION_MEAN, std=TORCHVISION_STD, pixel_scale=255.0)
+
+
+# The Coursera TF2 assignment feeds its 0–1 RGB image straight into Keras's VGG19, skipping the caffe
+# preprocessing the weights were trained with; the Colab derivative of the Udacity notebook normalises
+# with mean 0.5 and std 0.5 instead of ImageNet's statistics.
+UNIT_RGB_CONVENTION = InputConvention(channel_order="rgb", mean=(0.0, 0.0, 0.0), pixel_scale=255.0)
+HALF_CONVENTION = InputConvention(channel_order="rgb", mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), pixel_scale=255.0)
+
+
+def network_convention(weights_convention, input_normalization="weights"):
+    """The InputConvention the network is fed with: the weights' own, or a system's departure from it.
+
+    'weights': the file's convention; 'weights_x256': the same after scaling 0–1 images by 256
+    instead of 255, as jcjohnson/neural-style does (pixels·256/255 = pixels / (255/256));
+    'unit_rgb': RGB in 0–1 as it is (the Coursera TF2 assignment); 'half': (x/255 − 0.5) / 0.5.
+    """
+    if input_normalization == "weights":
+        return weights_convention
+    if input_normalization == "weights_x256":
+        return dataclasses.replace(weights_convention, pixel_scale=weights_convention.pixel_scale * 255.0 / 256.0)
+    if input_normalization == "unit_rgb":
+        return UNIT_RGB_CONVENTION
+    if input_normalization == "half":
+        return HALF_CONVENTION
+    raise ValueError(f"unknown input normalisation {input_normalization!r}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,6 +168,7 @@ MATCONVNET_NEW_MD5 = "106118b7cf60435e6d8e04f6a6dc3657"
 # its files after the first hex digits of their SHA-256, which it checks on download.
 TORCHVISION_FILENAME = "vgg19-dcbb9e9d.pth"
 TORCHVISION_SAFETENSORS_FILENAME = "vgg19-dcbb9e9d.safetensors"  # the same tensors, saved without pickle
+TORCHVISION_URL = "https://download.pytorch.org/models/" + TORCHVISION_FILENAME
 TORCH_INSTALL_HINT = "pip install -r requirements-torch.txt"
 
 PRETRAINED_FOLDER_NAME = "pretrained-model"
@@ -138,13 +192,14 @@ _MATLAB73_SIGNATURE = b"MATLAB 7.3 MAT-file"  # HDF5 inside, after a 512-byte te
 _ZIP_SIGNATURE = b"PK\x03\x04"  # torch.save's format since PyTorch 1.6: a zip holding <name>/data.pkl
 _PICKLE_PROTOCOLS = (2, 3, 4, 5)  # older torch.save files are a pickle stream: b"\x80" then the protocol
 
-# MatConvNet documents its filter banks as [width, height, in, out] (vl_nnconv: "F is an array of
-# dimension FW x FH x FC x K"), and its Caffe importer builds them by reversing Caffe's
-# [out, in, height, width] blobs, which gives that order; TensorFlow wants [height, width, in, out].
-# (Later importers offered a --transpose option back to height-first; if a file was converted that
-# way, this one constant is what changes. For style transfer the two differ only as running the
-# network on the image or on its transpose: Gram matrices and content distances keep their meaning.)
-MATCONVNET_KERNEL_AXES = (1, 0, 2, 3)
+# MatConvNet's kernels are stored [height, width, in, out], TensorFlow's order, and are read as stored.
+# Its Caffe importer (utils/import-caffe.py) reverses Caffe's [out, in, height, width] blobs, which gives
+# [width, height, in, out], and then, with its --transpose option (on by default, "Transpose CNN in a
+# sane MATLAB format"), swaps the spatial axes back; the MatConvNet manual writes filters as
+# H'×W'×D×D''. The Coursera assignment's load_vgg_model and the TensorFlow code it derives from use
+# the arrays as stored. (vl_nnconv's help text says "FW x FH x FC x K", which misled anishathalye/neural-style
+# into a transpose; a user who measured the file's ImageNet accuracy found the stored order right,
+# anishathalye/neural-style#180.)
 
 
 # ---------------------------------------------------------------------------
@@ -155,17 +210,17 @@ MATCONVNET_KERNEL_AXES = (1, 0, 2, 3)
 def load_weights(spec, seed=0, search_directories=None, allow_download=True):
     """Returns the LoadedWeights that spec names; raises WeightsError naming the file and the problem.
 
-    spec is 'imagenet' (found with find_imagenet_weights), 'random' (random_weights(seed)) or
-    the path of a Keras .h5, MatConvNet .mat, torchvision .pth or .safetensors file, recognised
-    by its content, not its name.
-    search_directories (default: DEFAULT_SEARCH_DIRECTORIES) and allow_download only
-    matter for 'imagenet'.
+    spec is 'imagenet' (the first ImageNet file found, see find_imagenet_weights), 'keras',
+    'matconvnet' or 'torchvision' (only that publisher's file), 'random' (random_weights(seed)),
+    or the path of a Keras .h5, MatConvNet .mat, torchvision .pth or .safetensors file,
+    recognised by its content, not its name. search_directories (default:
+    DEFAULT_SEARCH_DIRECTORIES) and allow_download only matter for the keywords.
     """
     keyword = str(spec).strip()
     if keyword.lower() == "random":
         return random_weights(seed)
-    if keyword.lower() == "imagenet":
-        return read_weights_file(find_imagenet_weights(search_directories, allow_download))
+    if keyword.lower() in WEIGHT_FAMILIES:
+        return read_weights_file(find_imagenet_weights(search_directories, allow_download, keyword.lower()))
     return read_weights_file(os.path.expanduser(keyword))
 
 
@@ -413,7 +468,7 @@ def _matconvnet_conv_layers(path, layers):
             raise WeightsError(f"{path}: layer {file_layer_name} appears twice")
         kernel, bias = _matconvnet_kernel_and_bias(path, struct, file_layer_name)
         conv_layers[layer_name] = _checked_layer(
-            path, layer_name, np.transpose(kernel, MATCONVNET_KERNEL_AXES), bias, file_layer_name
+            path, layer_name, kernel, bias, file_layer_name
         )
     if not conv_layers:
         raise WeightsError(f"{path}: no VGG19 convolution layers (conv1_1 … conv5_4) in this MatConvNet model")
@@ -453,7 +508,12 @@ def _matconvnet_mean_rgb(path, contents):
         pixels = pixels.reshape(1, 3)
     if pixels.size == 0 or pixels.shape[-1] != 3:
         raise WeightsError(f"{path}: normalization.averageImage has shape {pixels.shape}, not …×3")
-    return tuple(float(value) for value in pixels.reshape(-1, 3).mean(axis=0))
+    mean = pixels.reshape(-1, 3).mean(axis=0)
+    # Both published files hold the Caffe mean pixel in single precision; the Coursera assignment
+    # subtracts the constants themselves, and so does Keras for its file of the same network.
+    if np.allclose(mean, CAFFE_CONVENTION.mean, rtol=0, atol=1e-4):
+        return CAFFE_CONVENTION.mean
+    return tuple(float(value) for value in mean)
 
 
 # ---------------------------------------------------------------------------
@@ -643,15 +703,18 @@ def _convention_from_metadata(path, text):
         channel_order = values["channel_order"]
         mean = tuple(float(value) for value in values["mean"])
         std = tuple(float(value) for value in values["std"])
+        pixel_scale = float(values.get("pixel_scale", 1.0))  # absent from files written before it existed
         if channel_order not in ("rgb", "bgr") or len(mean) != 3 or len(std) != 3:
             raise ValueError("channel_order must be rgb or bgr, mean and std three numbers")
         if not all(np.isfinite(mean)) or not all(np.isfinite(std) & (np.asarray(std) > 0)):
             raise ValueError("mean must be finite and std positive")
+        if not (np.isfinite(pixel_scale) and pixel_scale > 0):
+            raise ValueError("pixel_scale must be positive")
     except (ValueError, TypeError, KeyError) as error:
         raise WeightsError(
             f"{path}: metadata {INPUT_CONVENTION_METADATA_KEY} is not an input convention ({error})"
         ) from None
-    return InputConvention(channel_order=channel_order, mean=mean, std=std)
+    return InputConvention(channel_order=channel_order, mean=mean, std=std, pixel_scale=pixel_scale)
 
 
 def export_torchvision_safetensors(weights, path):
@@ -676,7 +739,8 @@ def export_torchvision_safetensors(weights, path):
     metadata = {
         "format": "pt",  # what safetensors.torch writes; some PyTorch tools check it
         INPUT_CONVENTION_METADATA_KEY: json.dumps(
-            {"channel_order": convention.channel_order, "mean": list(convention.mean), "std": list(convention.std)}
+            {"channel_order": convention.channel_order, "mean": list(convention.mean), "std": list(convention.std),
+             "pixel_scale": convention.pixel_scale}
         ),
         "nst.source": source,
     }
@@ -721,29 +785,64 @@ def keras_cache_directory():
     return pathlib.Path(keras_home) / KERAS_CACHE_SUBDIR
 
 
-def find_imagenet_weights(search_directories=None, allow_download=True):
-    """The path of ImageNet VGG19 weights, found locally or downloaded by Keras; WeightsError if neither works.
+def torch_hub_checkpoint_directory():
+    """Where torch.hub keeps downloaded weights: $TORCH_HOME/hub/checkpoints, by default ~/.cache/torch/hub/checkpoints."""
+    cache_home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    torch_home = os.environ.get("TORCH_HOME") or os.path.join(cache_home, "torch")
+    return pathlib.Path(torch_home) / "hub" / "checkpoints"
 
-    Looks in each search directory for IMAGENET_FILENAMES (in that order), then in Keras's
-    cache, then (if allow_download) asks keras.utils.get_file to download Keras's notop file,
-    which checks its MD5.
+
+# The files each weights keyword accepts, in the order they are looked for in a search folder;
+# 'imagenet' takes whichever comes first (Keras's and MatConvNet's files hold the same Caffe
+# network; torchvision's is another, trained by the torchvision team).
+WEIGHT_FAMILIES = {
+    "imagenet": IMAGENET_FILENAMES,
+    "keras": (KERAS_NOTOP_FILENAME, KERAS_FULL_FILENAME),
+    "matconvnet": (MATCONVNET_FILENAME,),
+    "torchvision": (TORCHVISION_SAFETENSORS_FILENAME, TORCHVISION_FILENAME),
+}
+_KERAS_CACHE_FILES = (KERAS_NOTOP_FILENAME, KERAS_FULL_FILENAME)
+_TORCH_HUB_FILES = (TORCHVISION_FILENAME,)
+
+
+def find_imagenet_weights(search_directories=None, allow_download=True, family="imagenet"):
+    """The path of ImageNet VGG19 weights of a family, found locally or downloaded; WeightsError if neither works.
+
+    Looks in each search directory for the family's file names (WEIGHT_FAMILIES, in that order),
+    then in Keras's cache (Keras's files) and torch.hub's (torchvision's), then, if allow_download,
+    downloads with the publisher's own hash check: Keras's notop file through keras.utils.get_file,
+    torchvision's through torch.hub. MatConvNet's file is not downloaded (about 510 MB; the
+    Coursera materials ship it).
     """
     if search_directories is None:
         search_directories = DEFAULT_SEARCH_DIRECTORIES  # read now, so a test can replace it
     # Run from the project root, its pretrained-model/ and the working folder's are one folder: list it once.
     folders = list({pathlib.Path(folder).resolve(): pathlib.Path(folder) for folder in search_directories}.values())
-    candidates = [folder / name for folder in folders for name in IMAGENET_FILENAMES]
-    candidates += [keras_cache_directory() / name for name in (KERAS_NOTOP_FILENAME, KERAS_FULL_FILENAME)]
+    names = WEIGHT_FAMILIES[family]
+    caches = []
+    if set(names) & set(_KERAS_CACHE_FILES):
+        caches.append((keras_cache_directory(), _KERAS_CACHE_FILES))
+    if set(names) & set(_TORCH_HUB_FILES):
+        caches.append((torch_hub_checkpoint_directory(), _TORCH_HUB_FILES))
+    candidates = [folder / name for folder in folders for name in names]
+    candidates += [folder / name for folder, cached_names in caches for name in cached_names]
     for candidate in candidates:
         if candidate.is_file():
             return str(candidate)
+    looked_in = [*folders, *(folder for folder, _ in caches)]
+    download = _download_keras_notop_weights if family in ("imagenet", "keras") else (
+        _download_torchvision_weights if family == "torchvision" else None)
+    if download is None:
+        raise _weights_missing(family, looked_in, "MatConvNet's file is not downloaded by this tool")
     if not allow_download:
-        raise _imagenet_weights_missing(folders, "downloading is turned off")
+        raise _weights_missing(family, looked_in, "downloading is turned off")
     try:
-        return _download_keras_notop_weights()
+        return download()
+    except WeightsError:
+        raise
     except Exception as error:  # get_file raises plain Exception on a URL failure, ValueError on a bad hash
         detail = " ".join(str(error).split())[:200] or type(error).__name__
-        raise _imagenet_weights_missing(folders, f"the download failed: {detail}") from error
+        raise _weights_missing(family, looked_in, f"the download failed: {detail}") from error
 
 
 def _download_keras_notop_weights():
@@ -755,12 +854,31 @@ def _download_keras_notop_weights():
     )
 
 
-def _imagenet_weights_missing(folders, reason):
-    """The WeightsError for 'imagenet' when no file is found: where to put which file, or how to do without."""
-    looked_in = ", ".join(os.path.abspath(folder) for folder in [*folders, keras_cache_directory()])
+def _download_torchvision_weights():
+    """torch.hub's download of torchvision's VGG19 file into its cache, checked against the hash in its name."""
+    target = torch_hub_checkpoint_directory() / TORCHVISION_FILENAME
+    torch = _import_torch_for(str(target))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    torch.hub.download_url_to_file(TORCHVISION_URL, str(target), hash_prefix=TORCHVISION_FILENAME.split("-")[1][:8])
+    return str(target)
+
+
+# Where each family's file comes from, for the message that says what to put where.
+_FAMILY_SOURCES = {
+    "keras": f"{KERAS_NOTOP_FILENAME} ({KERAS_NOTOP_URL})",
+    "matconvnet": f"the Coursera/MatConvNet {MATCONVNET_FILENAME} ({MATCONVNET_PRETRAINED_PAGE})",
+    "torchvision": f"torchvision's {TORCHVISION_FILENAME} ({TORCHVISION_URL})",
+}
+
+
+def _weights_missing(family, folders, reason):
+    """The WeightsError when no file of the family is found: one line, and a hint saying what to put where."""
+    looked_in = ", ".join(os.path.abspath(folder) for folder in folders)
+    described = "ImageNet VGG19" if family == "imagenet" else f"{family} VGG19"
+    files_to_get = (" or ".join(_FAMILY_SOURCES[name] for name in ("keras", "matconvnet"))
+                    if family == "imagenet" else _FAMILY_SOURCES[family])
     return WeightsError(
-        f"no ImageNet VGG19 weights found (looked in {looked_in}) and {reason}.\n"
-        f"Put {KERAS_NOTOP_FILENAME} ({KERAS_NOTOP_URL}) or the Coursera/MatConvNet {MATCONVNET_FILENAME} "
-        f"({MATCONVNET_PRETRAINED_PAGE}) in {PRETRAINED_FOLDER_NAME}/,\n"
-        "or try the pipeline with untrained weights: --weights random."
+        f"no {described} weights found (looked in {looked_in}) and {reason}",
+        hint=f"put {files_to_get} in {PRETRAINED_FOLDER_NAME}/, or try the pipeline with untrained weights: "
+             "--weights random",
     )

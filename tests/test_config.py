@@ -21,6 +21,7 @@ def test_defaults_are_the_coursera_assignment():
     assert config.style_layers == tuple((f"conv{block}_1", 0.2) for block in range(1, 6))
     assert config.pooling == "avg"
     assert config.weights == "imagenet"
+    assert config.seed == 3
 
 
 def test_config_is_frozen():
@@ -136,20 +137,51 @@ def test_scales_grow_by_two_up_to_the_image_size():
 def test_presets_resolve_to_their_documented_values():
     udacity = StyleTransferConfig.from_preset("pytorch-udacity", content_image="c", style_image="s")
     assert (udacity.init, udacity.alpha, udacity.beta, udacity.loss_convention) == ("content", 1.0, 1e6, "pytorch")
-    assert udacity.learning_rate == pytest.approx(0.003 * 255)
+    assert (udacity.learning_rate, udacity.optimization_space, udacity.adam_epsilon_placement) == (
+        0.003, "network", "pytorch")
+    assert (udacity.weights, udacity.sizing, udacity.epochs, udacity.pooling_border) == (
+        "torchvision", "udacity", 2000, "drop")
     assert dict(udacity.style_layers) == {"conv1_1": 1.0, "conv2_1": 0.75, "conv3_1": 0.2, "conv4_1": 0.2,
                                           "conv5_1": 0.2}
     report = StyleTransferConfig.from_preset("lbfgs-report", content_image="c", style_image="s")
-    assert (report.optimizer, report.init, report.alpha, report.beta) == ("lbfgs", "content", 1.0, 1.0)
-    assert (report.image_size, report.epochs) == (512, 500)
+    assert (report.optimizer, report.lbfgs_variant, report.init, report.alpha, report.beta) == (
+        "lbfgs", "torch", "content", 1.0, 1e6)
+    assert (report.image_size, report.epochs, report.sizing, report.features_before_relu) == (512, 500, "shorter", True)
+    assert report.content_layer == "conv2_2" and report.loss_convention == "jcjohnson"
+    assert report.total_iterations == 520  # the tutorial's loop: 26 step() calls of 20 updates for 500 steps
     tutorial = StyleTransferConfig.from_preset("tf-tutorial", content_image="c", style_image="s")
     assert (tutorial.content_layer, tutorial.alpha, tutorial.beta) == ("conv5_2", 1e4, 1e-2)
-    assert (tutorial.learning_rate, tutorial.adam_beta_1) == (pytest.approx(0.02 * 255), 0.99)
-    assert tutorial.tv_weight == pytest.approx(30 / 255) and tutorial.image_size == 512
+    assert (tutorial.learning_rate, tutorial.adam_beta_1, tutorial.adam_epsilon) == (0.02, 0.99, 0.1)
+    assert (tutorial.tv_weight, tutorial.optimization_space, tutorial.clip_each_step) == (30.0, "unit", True)
+    assert (tutorial.image_size, tutorial.sizing, tutorial.weights) == (512, "tf_tutorial", "keras")
     gatys = StyleTransferConfig.from_preset("gatys", content_image="c", style_image="s")
     assert (gatys.content_layer, gatys.alpha, gatys.beta, gatys.tv_weight) == ("conv4_2", 5.0, 100.0, 1e-3)
-    assert (gatys.image_size, gatys.pooling) == (512, "max")
+    assert (gatys.image_size, gatys.pooling, gatys.pooling_border) == (512, "max", "keep")
+    assert (gatys.lbfgs_variant, gatys.tv_form, gatys.init, gatys.input_normalization) == (
+        "lua", "squared", "randn", "weights_x256")
     assert gatys.style_layer_names == ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
+    students = StyleTransferConfig.from_preset("coursera-tf2", content_image="c", style_image="s")
+    assert (students.weights, students.input_normalization, students.optimization_space) == (
+        "keras", "unit_rgb", "unit")
+    assert (students.content_layer, students.learning_rate, students.adam_epsilon, students.clip_each_step) == (
+        "conv5_4", 0.01, 1e-7, True)
+    assert (students.sizing, students.image_size, students.init, students.epochs, students.print_every) == (
+        "square", 400, "noisy_content", 2501, 250)
+    assert (students.pooling, students.pooling_border, students.alpha, students.beta) == ("max", "drop", 10.0, 40.0)
+
+
+def test_coursera_defaults_reproduce_the_tf1_assignment():
+    config = make_config()
+    assert (config.pooling_border, config.optimization_space, config.input_normalization) == (
+        "keep", "network", "weights")
+    assert (config.save_rounding, config.seed, config.adam_epsilon, config.sizing) == ("truncate", 3, 1e-8, "longest")
+
+
+@pytest.mark.parametrize("name", ["pooling_border", "lbfgs_variant", "adam_epsilon_placement", "input_normalization",
+                                  "optimization_space", "sizing", "tv_form", "save_rounding"])
+def test_reproduction_settings_are_validated(name):
+    with pytest.raises(ConfigError, match=f"{name} must be one of"):
+        make_config(**{name: "bogus"})
 
 
 def test_coursera_preset_is_the_defaults():

@@ -109,44 +109,6 @@ def test_adam_on_the_network_lowers_the_total_cost(random_weights):
     assert result.costs.total < 0.9 * snapshots[0].costs.total
 
 
-def test_lbfgs_reaches_the_minimum_inside_the_pixel_bounds():
-    # The target lies partly outside 0–255: L-BFGS-B must stop at the bounds.
-    target = np.linspace(-50, 300, 2 * 3 * 3, dtype=np.float32).reshape(2, 3, 3)
-    snapshots, progress = [], []
-    result = optimize.run_lbfgs(
-        quadratic_cost(target), np.full((2, 3, 3), 128.0, np.float32), iterations=20, print_every=5,
-        callbacks=optimize.Callbacks(on_snapshot=snapshots.append, on_iteration=lambda i, c: progress.append(i)),
-    )
-    np.testing.assert_allclose(result.image, np.clip(target, 0, 255), atol=1e-2)
-    assert result.image.min() >= 0 and result.image.max() <= 255
-    assert result.evaluations >= result.iterations_run > 0
-    assert snapshots[0].iteration == 0 and snapshots[-1].iteration == result.iterations
-    assert progress == list(range(1, result.iterations + 1))
-
-
-def test_lbfgs_runs_the_iterations_asked_on_tiny_costs(random_weights):
-    """Costs near 1e-6 would stop SciPy's default tolerances at once; here the run goes on."""
-    extractor = vgg.FeatureExtractor(["conv2_1", "conv1_1"], random_weights)
-    random = np.random.default_rng(4)
-    content, style = (random.uniform(0, 255, (16, 16, 3)).astype(np.float32) for _ in range(2))
-    cost = optimize.CostFunction(extractor, content, style, "conv2_1", (("conv1_1", 1.0),), 1e-12, 1e-12)
-    assert float(cost(tf.constant(content[np.newaxis]))["total"]) < 1e-3
-    result = optimize.run_lbfgs(cost, content, iterations=8, print_every=8)
-    assert result.iterations == 8 and result.stop_reason is None
-
-
-def test_lbfgs_on_the_network_lowers_the_cost_faster_than_adam(random_weights):
-    extractor = vgg.FeatureExtractor(["conv4_2", "conv1_1", "conv2_1"], random_weights)
-    random = np.random.default_rng(1)
-    content = random.uniform(0, 255, (32, 32, 3)).astype(np.float32)
-    style = random.uniform(0, 255, (32, 32, 3)).astype(np.float32)
-    cost = optimize.CostFunction(extractor, content, style, "conv4_2", (("conv1_1", 0.5), ("conv2_1", 0.5)), 10, 40)
-    start = optimize.initial_image(content, 0.6, seed=0, mean_pixel=MEAN_PIXEL)
-    adam = optimize.run_adam(cost, start, iterations=10, learning_rate=2.0, print_every=10)
-    lbfgs = optimize.run_lbfgs(cost, start, iterations=10, print_every=10)
-    assert lbfgs.costs.total < 0.5 * adam.costs.total
-
-
 def test_stop_request_interrupts_adam_and_keeps_state():
     target = np.full((2, 2, 3), 50.0, np.float32)
     result = optimize.run_adam(quadratic_cost(target), np.zeros((2, 2, 3), np.float32), 10, 1.0, 5,

@@ -82,7 +82,7 @@ def test_recorder_writes_a_complete_run(recorder, tmp_path):
     record = json.loads((tmp_path / "run.json").read_text())
     assert record["status"] == "finished" and record["iterations"] == 4
     assert [entry["costs"]["total"] for entry in record["snapshots"]] == [30.0, 20.0, 10.0]
-    assert record["config"]["content_image"] == "content.png" and record["seed"] == 0
+    assert record["config"]["content_image"] == "content.png" and record["seed"] == 3
     assert set(record["versions"]) >= {"tensorflow", "keras", "numpy", "pillow"}
     assert record["weights"]["source"].startswith("random")
     with PIL.Image.open(tmp_path / "progress.gif") as animation:

@@ -101,7 +101,8 @@ def test_exported_safetensors_runs_in_plain_torch(torch, tmp_path, random_weight
     model.load_state_dict(safetensors.torch.load_file(str(path)), strict=True)
     with safetensors.safe_open(str(path), framework="pt") as exported:
         convention = json.loads(exported.metadata()["nst.input_convention"])
-    network_input = (torch.from_numpy(rgb_batch) - torch.tensor(convention["mean"])) / torch.tensor(convention["std"])
+    scaled = torch.from_numpy(rgb_batch) / convention["pixel_scale"]
+    network_input = (scaled - torch.tensor(convention["mean"])) / torch.tensor(convention["std"])
     if convention["channel_order"] == "bgr":
         network_input = network_input.flip(-1)
     with torch.no_grad():

@@ -26,10 +26,11 @@ def few_layers():
 
 @pytest.fixture
 def empty_keras_home(tmp_path, monkeypatch):
-    """Points Keras's cache at an empty folder, so a real ~/.keras never answers a test."""
+    """Points Keras's and torch.hub's caches at empty folders, so a real ~/.keras or ~/.cache never answers a test."""
     keras_home = tmp_path / "keras_home"
     keras_home.mkdir()
     monkeypatch.setenv("KERAS_HOME", str(keras_home))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
     return keras_home
 
 
@@ -118,17 +119,42 @@ def test_matconvnet_mat_uses_rgb_and_the_mean_in_the_file(tmp_path, few_layers, 
     assert loaded.path == path and path in loaded.source and loaded.warning is None
 
 
-def test_matconvnet_kernels_are_transposed_from_width_first(tmp_path):
-    """MatConvNet stores [width, height, in, out]; Keras needs [height, width, in, out]."""
-    layers = weight_fixtures.random_vgg19_layers(seed=5, layer_count=1)
-    kernel, _ = layers["block1_conv1"]
-    assert not np.allclose(kernel, kernel.transpose(1, 0, 2, 3))  # a transposition would show
-    path = _write("mat-new", tmp_path / "weights.mat", layers)
-
+def test_matconvnet_kernels_are_read_as_stored_height_first(tmp_path):
+    """A Caffe filter that responds to rows keeps responding to rows after MatConvNet's import and this reader."""
+    blob = np.zeros((64, 3, 3, 3), np.float32)  # Caffe: [out, in, height, width]
+    blob[0, :, 2, 1], blob[0, :, 0, 1] = 1.0, -1.0  # output 0: the row below minus the row above
+    layers = {"block1_conv1": (weight_fixtures.matconvnet_kernel_from_caffe(blob, first_layer=True),
+                               np.zeros(64, np.float32))}
+    path = _write("mat-new", tmp_path / "weights.mat", layers, mean_rgb=(0.0, 0.0, 0.0))
     stored = scipy.io.loadmat(path)["layers"][0, 0]["weights"][0, 0][0, 0]
+    np.testing.assert_array_equal(stored, layers["block1_conv1"][0])  # the fixture writes the importer's layout
 
-    np.testing.assert_array_equal(stored, kernel.transpose(1, 0, 2, 3))
-    np.testing.assert_array_equal(weights.load_weights(path).layers["block1_conv1"][0], kernel)
+    kernel = weights.load_weights(path).layers["block1_conv1"][0]
+    rows = np.repeat(np.arange(6, dtype=np.float32)[:, None], 6, axis=1)  # brightness grows down the rows
+    image = np.repeat(rows[:, :, None], 3, axis=2)
+    response = _first_convolution(weights.load_weights(path).convention, kernel, np.zeros(64, np.float32), image)
+    # Inside the image, the row below minus the row above is 2 per channel, 3 channels: 6 (after the ReLU).
+    np.testing.assert_allclose(response[1:-1, 1:-1, 0], 6.0)
+    columns = image.transpose(1, 0, 2)  # the same image turned: brightness grows along the rows, not down them
+    assert np.abs(_first_convolution(weights.load_weights(path).convention, kernel, np.zeros(64, np.float32),
+                                     columns)[1:-1, 1:-1, 0]).max() == 0.0
+
+
+def test_keras_and_matconvnet_files_from_one_caffe_network_hold_the_same_kernels(tmp_path):
+    """Both published files come from the same Caffe blobs, each in its real layout: they load equal."""
+    generator = np.random.default_rng(4)
+    blobs = {"block1_conv1": generator.standard_normal((64, 3, 3, 3), dtype=np.float32),
+             "block1_conv2": generator.standard_normal((64, 64, 3, 3), dtype=np.float32)}
+    biases = {name: generator.standard_normal(64, dtype=np.float32) for name in blobs}
+    keras_layers = {name: (weight_fixtures.keras_kernel_from_caffe(blob), biases[name]) for name, blob in blobs.items()}
+    mat_layers = {name: (weight_fixtures.matconvnet_kernel_from_caffe(blob, name == "block1_conv1"), biases[name])
+                  for name, blob in blobs.items()}
+    from_keras = weights.load_weights(_write("h5", tmp_path / "w.h5", keras_layers))
+    from_mat = weights.load_weights(_write("mat-old", tmp_path / "w.mat", mat_layers))
+
+    np.testing.assert_array_equal(from_mat.layers["block1_conv2"][0], from_keras.layers["block1_conv2"][0])
+    # conv1_1 differs only in its input channel order, which the two conventions undo.
+    np.testing.assert_array_equal(from_mat.layers["block1_conv1"][0][:, :, ::-1], from_keras.layers["block1_conv1"][0])
 
 
 def test_readers_skip_pooling_and_fully_connected_layers(tmp_path, few_layers):
@@ -220,15 +246,15 @@ def test_torchvision_feature_indices_are_the_published_ones():
 
 
 def test_torchvision_convention_is_to_tensor_then_normalize():
-    """(pixels / 255 − mean) / std per RGB channel, torchvision's ToTensor and Normalize, in pixel units."""
+    """(pixels / 255 − mean) / std per RGB channel: torchvision's ToTensor and Normalize, in their order, to the bit."""
     convention = weights.TORCHVISION_CONVENTION
     mean = np.float32([0.485, 0.456, 0.406]) * 255
     one_std_above = mean + np.float32([0.229, 0.224, 0.225]) * 255
     np.testing.assert_allclose(convention.preprocess(np.stack([mean, one_std_above])), [[0, 0, 0], [1, 1, 1]],
                                atol=1e-6)
     pixels = np.random.default_rng(0).uniform(0, 255, (4, 5, 3)).astype(np.float32)
-    expected = (pixels / 255 - np.float32([0.485, 0.456, 0.406])) / np.float32([0.229, 0.224, 0.225])
-    np.testing.assert_allclose(convention.preprocess(pixels), expected, rtol=1e-5, atol=1e-5)
+    expected = (pixels / np.float32(255) - np.float32([0.485, 0.456, 0.406])) / np.float32([0.229, 0.224, 0.225])
+    np.testing.assert_array_equal(convention.preprocess(pixels), expected)
 
 
 @pytest.mark.parametrize("kind", ["pth", "pth-legacy", "safetensors"])
@@ -353,7 +379,21 @@ def test_export_round_trip_keeps_kernels_and_the_input_convention(tmp_path, few_
     with safetensors.safe_open(str(path), framework="numpy") as exported:
         metadata = exported.metadata()
     assert json.loads(metadata[weights.INPUT_CONVENTION_METADATA_KEY]) == {
-        "channel_order": "bgr", "mean": list(weights.CAFFE_CONVENTION.mean), "std": [1.0, 1.0, 1.0]}
+        "channel_order": "bgr", "mean": list(weights.CAFFE_CONVENTION.mean), "std": [1.0, 1.0, 1.0], "pixel_scale": 1.0}
+
+
+def test_a_torchvision_convention_survives_the_export_to_the_bit(tmp_path, few_layers):
+    loaded = weights.load_weights(_write("safetensors", tmp_path / "tv.safetensors", few_layers))
+    exported = weights.export_torchvision_safetensors(loaded, tmp_path / "exported.safetensors")
+    assert weights.load_weights(str(exported)).convention == weights.TORCHVISION_CONVENTION
+
+
+def test_exports_written_before_pixel_scale_existed_still_load(tmp_path, few_layers):
+    old = {"channel_order": "rgb", "mean": [123.675, 116.28, 103.53], "std": [58.395, 57.12, 57.375]}
+    path = weight_fixtures.write_torchvision_safetensors(
+        tmp_path / "old.safetensors", few_layers, metadata={weights.INPUT_CONVENTION_METADATA_KEY: json.dumps(old)})
+    convention = weights.load_weights(str(path)).convention
+    assert convention.pixel_scale == 1.0 and convention.mean == tuple(old["mean"])
 
 
 def test_export_from_an_extractor_gives_back_its_activations(tmp_path, random_weights):
@@ -596,12 +636,59 @@ def _refuse_download(*args, **kwargs):
 def test_imagenet_missing_everywhere_explains_where_to_put_the_file(tmp_path, empty_keras_home):
     with pytest.raises(weights.WeightsError) as raised:
         weights.load_weights("imagenet", search_directories=[tmp_path / "pretrained-model"], allow_download=False)
-    message = str(raised.value)
+    message, hint = str(raised.value), raised.value.hint
+    assert "\n" not in message and "\n" not in hint  # one line of error, one of advice
+    assert message.startswith("no ImageNet VGG19 weights found") and "downloading is turned off" in message
+    assert str(empty_keras_home / "models") in message and str(tmp_path / "torch_home") in message
     for expected in ("pretrained-model/", weights.KERAS_NOTOP_FILENAME, weights.KERAS_NOTOP_URL,
-                     weights.MATCONVNET_FILENAME, weights.MATCONVNET_PRETRAINED_PAGE, "--weights random",
-                     str(empty_keras_home / "models")):
-        assert expected in message
-    assert message.count("\n") <= 2
+                     weights.MATCONVNET_FILENAME, weights.MATCONVNET_PRETRAINED_PAGE, "--weights random"):
+        assert expected in hint
+
+
+@pytest.mark.parametrize("family, file_name", [("keras", weights.KERAS_NOTOP_FILENAME),
+                                               ("matconvnet", weights.MATCONVNET_FILENAME),
+                                               ("torchvision", weights.TORCHVISION_FILENAME)])
+def test_a_publishers_keyword_names_only_its_file(tmp_path, empty_keras_home, family, file_name):
+    with pytest.raises(weights.WeightsError) as raised:
+        weights.load_weights(family, search_directories=[tmp_path], allow_download=False)
+    assert f"no {family} VGG19 weights found" in str(raised.value) and file_name in raised.value.hint
+    others = {weights.KERAS_NOTOP_FILENAME, weights.MATCONVNET_FILENAME, weights.TORCHVISION_FILENAME} - {file_name}
+    assert not any(other in raised.value.hint for other in others)
+
+
+def test_keras_keyword_skips_other_publishers_files(tmp_path, empty_keras_home, few_layers):
+    _write("mat-old", tmp_path / weights.MATCONVNET_FILENAME, few_layers)
+    _write("safetensors", tmp_path / weights.TORCHVISION_SAFETENSORS_FILENAME, few_layers)
+    with pytest.raises(weights.WeightsError, match="no keras VGG19 weights found"):
+        weights.load_weights("keras", search_directories=[tmp_path], allow_download=False)
+    keras_file = _write("h5", tmp_path / weights.KERAS_FULL_FILENAME, few_layers)
+    assert weights.load_weights("keras", search_directories=[tmp_path], allow_download=False).path == keras_file
+    mat = weights.load_weights("matconvnet", search_directories=[tmp_path], allow_download=False)
+    assert mat.path == str(tmp_path / weights.MATCONVNET_FILENAME)
+
+
+def test_torchvision_keyword_finds_torch_hubs_cache(tmp_path, empty_keras_home, few_layers):
+    pytest.importorskip("torch", reason="writing a .pth needs PyTorch (pip install -r requirements-torch.txt)")
+    cache = tmp_path / "torch_home" / "hub" / "checkpoints"
+    cache.mkdir(parents=True)
+    path = _write("pth", cache / weights.TORCHVISION_FILENAME, few_layers)
+    loaded = weights.load_weights("torchvision", search_directories=[tmp_path / "empty"], allow_download=False)
+    assert loaded.path == path and loaded.convention == weights.TORCHVISION_CONVENTION
+
+
+def test_torchvision_download_goes_through_torch_hub_with_its_hash(tmp_path, empty_keras_home, monkeypatch,
+                                                                   few_layers):
+    torch = pytest.importorskip("torch", reason="the torchvision download uses torch.hub")
+    requests = []
+
+    def download(url, destination, hash_prefix=None):
+        requests.append((url, hash_prefix))
+        _write("pth", destination, few_layers)
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", download)
+    loaded = weights.load_weights("torchvision", search_directories=[tmp_path / "empty"], allow_download=True)
+    assert requests == [("https://download.pytorch.org/models/vgg19-dcbb9e9d.pth", "dcbb9e9d")]
+    assert loaded.path == str(tmp_path / "torch_home" / "hub" / "checkpoints" / weights.TORCHVISION_FILENAME)
 
 
 def test_imagenet_download_failure_gives_the_same_clean_error(tmp_path, empty_keras_home, monkeypatch):
@@ -616,8 +703,8 @@ def test_imagenet_download_failure_gives_the_same_clean_error(tmp_path, empty_ke
     with pytest.raises(weights.WeightsError) as raised:
         weights.load_weights("imagenet", search_directories=[tmp_path], allow_download=True)
 
-    message = str(raised.value)
-    assert "pretrained-model/" in message and "--weights random" in message and "URL fetch failure" in message
+    message, hint = str(raised.value), raised.value.hint
+    assert "pretrained-model/" in hint and "--weights random" in hint and "URL fetch failure" in message
     assert requests == [((weights.KERAS_NOTOP_FILENAME, weights.KERAS_NOTOP_URL),
                          {"cache_subdir": "models", "file_hash": "253f8cb515780f3b799900260a226db6"})]
 

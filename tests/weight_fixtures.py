@@ -48,6 +48,40 @@ def random_vgg19_layers(seed, layer_count=16, width_divisor=1):
     return layers
 
 
+def trained_like_vgg19_layers(seed, layer_count=16):
+    """Keras name -> (kernel, bias) scaled as a trained VGG19's are: He-normal kernels, biases near 0.
+
+    For the reproduction tests, which follow optimisations for several iterations: with
+    random_vgg19_layers' large biases many activations sit near a ReLU's kink, and a fixed-step
+    L-BFGS then amplifies rounding so fast that the original system itself, started 1e-7 away,
+    ends 1e-2 apart after 15 iterations (measured with the PyTorch tutorial's loop).
+    """
+    generator = np.random.default_rng(seed)
+    layers = {}
+    for block, index, in_channels, out_channels in vgg19_layer_plan()[:layer_count]:
+        kernel = generator.standard_normal((3, 3, in_channels, out_channels), dtype=np.float32)
+        kernel *= np.float32(np.sqrt(2.0 / (9 * in_channels)))
+        bias = generator.standard_normal(out_channels, dtype=np.float32) * np.float32(0.01)
+        layers[f"block{block}_conv{index}"] = (kernel, bias)
+    return layers
+
+
+def matconvnet_kernel_from_caffe(blob, first_layer=False):
+    """The array MatConvNet's utils/import-caffe.py stores for a Caffe filter blob [out, in, height, width].
+
+    It reverses every axis ([width, height, in, out]), then, with its default --transpose,
+    swaps the spatial axes back ([height, width, in, out]) and turns the first layer's BGR
+    input channels into RGB.
+    """
+    kernel = np.asarray(blob).transpose().transpose(1, 0, 2, 3)
+    return np.ascontiguousarray(kernel[:, :, ::-1, :] if first_layer else kernel)
+
+
+def keras_kernel_from_caffe(blob):
+    """The array Keras's VGG19 files hold for a Caffe filter blob: [height, width, in, out], input still BGR."""
+    return np.ascontiguousarray(np.asarray(blob).transpose(2, 3, 1, 0))
+
+
 def reverse_first_layer_channels(layers):
     """A copy of layers with block1_conv1's input channels reversed: BGR-input weights become RGB-input ones.
 
@@ -137,8 +171,7 @@ def _row(*values):
 
 
 def _conv_struct(name, kernel, bias, version):
-    """A conv layer's struct, kernel stored [width, height, in, out] as MatConvNet documents (see nst.weights)."""
-    kernel = kernel.transpose(1, 0, 2, 3)
+    """A conv layer's struct, kernel stored [height, width, in, out] as MatConvNet's importer writes it (see nst.weights)."""
     if version == "old":  # field order of the 8ee3… file: weights first
         return {"weights": _cell([kernel, bias.reshape(1, -1)]), "pad": _row(1, 1, 1, 1),
                 "type": "conv", "name": name, "stride": _row(1, 1)}
@@ -181,14 +214,11 @@ def _matconvnet_layer_structs(layers, version, extra_conv_layers):
 
 
 def _average_image(mean_rgb, version):
-    """averageImage: a full image (old file, 224×224 there, 4×4 here) or a single 1×1×3 pixel (new file)."""
+    """averageImage: a full image (old file: 224×224, every pixel the mean) or a single 1×1×3 pixel (new file)."""
     mean = np.asarray(mean_rgb, dtype=np.float32).reshape(1, 1, 3)
     if version == "new":
         return mean
-    # A checkerboard of ±8 around the mean: its average is still the mean, but a reader that
-    # took one pixel instead of averaging would be caught.
-    checker = np.indices((4, 4)).sum(axis=0) % 2 * 16.0 - 8.0
-    return (mean + checker[:, :, None]).astype(np.float32)
+    return np.broadcast_to(mean, (224, 224, 3)).copy()
 
 
 def write_matconvnet_mat(path, layers, mean_rgb=CAFFE_MEAN_RGB, version="old", extra_conv_layers=None,
