@@ -375,6 +375,28 @@ def test_print_config_shows_what_a_preset_and_flags_add_up_to(run_cli):
     assert resolved["style_image"] == [str(PROJECT_DIR / "images" / "swirls.jpg")]
 
 
+@pytest.mark.parametrize("preset, border, space, sizing", [
+    ("coursera", "keep", "network", "longest"), ("coursera-tf2", "drop", "unit", "square"),
+    ("pytorch-udacity", "drop", "network", "udacity"), ("lbfgs-report", "drop", "unit", "shorter"),
+    ("tf-tutorial", "drop", "unit", "tf_tutorial"), ("gatys", "keep", "network", "torch_image")])
+def test_print_config_shows_each_presets_border_space_and_sizing_rules(run_cli, preset, border, space, sizing):
+    code, out, err = run_cli("--preset", preset, "--print_config")
+    assert code == 0, err
+    resolved = json.loads(out)
+    assert (resolved["pooling_border"], resolved["optimization_space"], resolved["sizing"]) == (border, space, sizing)
+
+
+def test_reproduction_flags_override_a_preset(run_cli):
+    code, out, err = run_cli("--preset", "gatys", "--pooling_border", "drop", "--optimization_space", "pixels",
+                             "--sizing", "longest", "--lbfgs_variant", "scipy", "--save_rounding", "round",
+                             "--print_config")
+    assert code == 0, err
+    resolved = json.loads(out)
+    assert (resolved["pooling_border"], resolved["optimization_space"], resolved["sizing"]) == ("drop", "pixels",
+                                                                                                "longest")
+    assert (resolved["lbfgs_variant"], resolved["save_rounding"], resolved["tv_form"]) == ("scipy", "round", "squared")
+
+
 def test_several_styles_masks_and_colours_from_the_command_line(run_cli, pictures, tmp_path):
     Image.new("L", (48, 32), 255).save(tmp_path / "left.png")
     Image.new("L", (48, 32), 0).save(tmp_path / "right.png")
