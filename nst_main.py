@@ -25,6 +25,8 @@ DEFAULT_STYLE_LAYERS_TEXT = "conv1_1:0.2,conv2_1:0.2,conv3_1:0.2,conv4_1:0.2,con
 
 EXIT_BAD_INPUT = 1
 EXIT_NON_FINITE = 3
+EXIT_WRITE_FAILED = 5  # a file of the run could not be written (disk full, folder gone or read-only)
+EXIT_ENDED_EARLY = 6  # the optimiser ended before its iterations at a limit (L-BFGS), the image kept
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, the shell's convention; SIGTERM gives 143
 
 # The original Coursera app's flags.
@@ -178,6 +180,7 @@ class StopRequest:
 
 
 def _new_run_setup(flag_values):
+    """Config and folder of a new run; nothing is touched on disk (see _prepare)."""
     from nst import outputs
 
     config = config_from_flags(flag_values)
@@ -222,9 +225,54 @@ def _exit_code(result, recorder, display, stop, final_path):
     if result.stop_reason:
         return _fail(f"stopped early: {result.stop_reason}; saved it to {final_path}", EXIT_NON_FINITE)
     evaluations = f", {result.evaluations} cost evaluations" if result.evaluations != result.iterations_run else ""
-    display.write(f"Done in {result.elapsed_seconds:.1f} s ({result.seconds_per_iteration:.3f} s/iteration"
-                  f"{evaluations}): {final_path}")
+    timing = f"{result.elapsed_seconds:.1f} s ({result.seconds_per_iteration:.3f} s/iteration{evaluations})"
+    if result.ended_early and result.ended_at_limit:
+        return _fail(f"{result.ended_early}; saved the image it reached, after {timing}, to {final_path}",
+                     EXIT_ENDED_EARLY)
+    if result.ended_early:
+        display.write(f"{result.ended_early}.")
+    display.write(f"Done in {timing}: {final_path}")
     return 0
+
+
+def _status(result):
+    if result.interrupted:
+        return "interrupted"
+    if result.stop_reason:
+        return "stopped"
+    return "ended_early" if result.ended_at_limit else "finished"
+
+
+def _write_failed(error, recorder):
+    """The exit for a file that could not be written mid-run: one line, and how to continue."""
+    from nst import outputs
+
+    last = recorder.last_snapshot_iteration
+    kept = (f"{outputs.RUN_RECORD_NAME} and the snapshot of iteration {last} are kept"
+            if last is not None else "nothing of this run was written")
+    error.hint = f"{kept}; once the cause is fixed, continue with --resume {recorder.output_dir}"
+    return _fail(error, EXIT_WRITE_FAILED)
+
+
+def _prepare(flag_values):
+    """(config, prepared inputs, output folder, resume state, run record) of the run the flags describe.
+
+    Only once every input is read and the weights are loaded is the output folder created,
+    and with --overwrite the earlier run there removed: a refused run costs nothing.
+    """
+    from nst import files
+    from nst import outputs
+    from nst import transfer
+
+    setup = _resume_setup if flag_values.resume else _new_run_setup
+    config, output_dir, resume, record = setup(flag_values)
+    if flag_values.print_config:
+        return config, None, None, None, None
+    prepared = transfer.prepare(config)
+    output_dir = files.prepare_output_directory(output_dir)
+    if flag_values.overwrite and not flag_values.resume:
+        outputs.clear_previous_run(output_dir)
+    return config, prepared, output_dir, resume, record
 
 
 def run(flag_values):
@@ -239,22 +287,18 @@ def run(flag_values):
     from nst import weights
 
     try:
-        setup = _resume_setup if flag_values.resume else _new_run_setup
-        config, output_dir, resume, record = setup(flag_values)
-        if flag_values.print_config:
-            print(json.dumps(config.to_dict(), indent=2))
-            return 0
-        prepared = transfer.prepare(config)
-        # Created only once every input is known good, so a refused run leaves no empty folder.
-        output_dir = files.prepare_output_directory(output_dir)
+        config, prepared, output_dir, resume, record = _prepare(flag_values)
     except (config_module.ConfigError, images.ImageError, weights.WeightsError, files.OutputError) as error:
         return _fail(error)
+    if flag_values.print_config:
+        print(json.dumps(config.to_dict(), indent=2))
+        return 0
     first_iteration = resume.iteration if resume else 0
     display = progress.ProgressDisplay(config.total_iterations, first_iteration, quiet=flag_values.quiet)
     _announce(display, config, prepared, output_dir, resume)
     recorder = outputs.RunRecorder(output_dir, config, prepared)
     if record is not None:
-        recorder.resume_from(record)
+        recorder.resume_from(record, first_iteration)
     with StopRequest() as stop:
         callbacks = optimize.Callbacks(
             on_iteration=lambda iteration, costs: (recorder.on_iteration(iteration, costs),
@@ -262,10 +306,13 @@ def run(flag_values):
             on_snapshot=lambda snapshot: (recorder.on_snapshot(snapshot), display.on_snapshot(snapshot)),
             should_stop=stop.requested,
         )
-        result = transfer.run(config, prepared, callbacks, resume)
-        display.close()
-        status = "interrupted" if result.interrupted else ("stopped" if result.stop_reason else "finished")
-        final_path = recorder.finish(result, status)
+        try:
+            result = transfer.run(config, prepared, callbacks, resume)
+            display.close()
+            final_path = recorder.finish(result, _status(result))
+        except files.OutputError as error:
+            display.close()
+            return _write_failed(error, recorder)
     return _exit_code(result, recorder, display, stop, final_path)
 
 

@@ -2,7 +2,6 @@
 
 import importlib
 import io
-import os
 import pathlib
 import platform
 
@@ -113,7 +112,14 @@ def _show_image(axes, pixels, title):
 
 
 def comparison_figure_png(comparison):
-    """compare.png's bytes: the three cost curves of both runs overlaid, the two final images and their difference."""
+    """compare.png's bytes (comparison_figure at 80 dpi)."""
+    buffer = io.BytesIO()
+    comparison_figure(comparison).savefig(buffer, format="png", dpi=80)
+    return buffer.getvalue()
+
+
+def comparison_figure(comparison):
+    """A matplotlib Figure: the three cost curves of both runs overlaid, the two final images and their difference."""
     from matplotlib.backends import backend_agg
     from matplotlib import figure as figure_module  # the object API: no pyplot state, no GUI backend
 
@@ -133,9 +139,7 @@ def comparison_figure_png(comparison):
         f"difference: costs {comparison.max_relative_cost_difference:.2e}, activations "
         f"{comparison.layer_differences[worst_layer]:.2e} ({worst_layer})"
     )
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=80)
-    return buffer.getvalue()
+    return figure
 
 
 def write_comparison(output_dir, comparison, config):

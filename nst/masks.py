@@ -1,4 +1,4 @@
-"""Masks for content-aware transfer: reading them, blending with them, and masked Gram matrices."""
+"""Masks for content-aware transfer: reading them, bringing them to a layer's size, normalising and blending with them."""
 
 import numpy as np
 import tensorflow as tf
@@ -49,30 +49,6 @@ def mask_at_resolution(mask, height, width):
     return tf.clip_by_value(resized, 0.0, 1.0)
 
 
-def masked_gram_matrix(activations, mask):
-    """Gram matrices of a masked region: batch×H×W×C activations, H×W mask -> batch×C×C.
-
-    G[c, d] = Σ_ij m[i, j]·a[i, j, c]·a[i, j, d], like losses.gram_matrix with
-    each location weighted by the mask; an all-ones mask gives exactly
-    losses.gram_matrix. A mask of another size than the activations is first
-    brought to their resolution with mask_at_resolution. Like gram_matrix it
-    is not normalised, here not by the region's area either: divide by the
-    mask's sum where a convention wants a per-location average.
-
-    Gatys et al. (2017, "Controlling Perceptual Factors") multiply the
-    features by the mask before taking the Gram, which weights each location
-    by m²; weighting by m instead makes a location at mask 0.5 count half.
-    Binary masks give the same result either way.
-    """
-    activations = tf.convert_to_tensor(activations)
-    if activations.shape.rank != 4:
-        raise ValueError(f"activations must be batch×H×W×C, got shape {tuple(activations.shape)}")
-    mask = tf.cast(_mask_for_activations(mask, activations), activations.dtype)
-    weighted = activations * mask[None, :, :, None]
-    # The same contraction as losses.gram_matrix, so a mask of ones changes no bit.
-    return tf.einsum("bijc,bijd->bcd", weighted, activations)
-
-
 def normalise_style_masks(masks):
     """Scale K masks (one H×W array per style) so that at every pixel they sum to 1.
 
@@ -95,19 +71,6 @@ def normalise_style_masks(masks):
         np.divide(array, total, out=np.zeros_like(array), where=covered).astype(np.float32)
         for array in arrays
     ]
-
-
-def _mask_for_activations(mask, activations):
-    """Return `mask` as a float32 tensor at the spatial size of batch×H×W×C `activations`."""
-    mask = tf.convert_to_tensor(mask, dtype=tf.float32)
-    height, width = activations.shape[1], activations.shape[2]
-    if height is None or width is None:
-        # Sizes unknown while tracing a tf.function: resize to the run-time size.
-        dynamic_shape = tf.shape(activations)
-        return mask_at_resolution(mask, dynamic_shape[1], dynamic_shape[2])
-    if tuple(mask.shape) == (height, width):
-        return mask
-    return mask_at_resolution(mask, height, width)
 
 
 def _as_float32(values):

@@ -1,5 +1,6 @@
 """What a run leaves in its output folder: snapshots, resume state, run.json, animation, loss plot and summary."""
 
+import contextlib
 import dataclasses
 import hashlib
 import io
@@ -27,6 +28,16 @@ _SNAPSHOT_PATTERN = re.compile(r"^iteration_\d+\.png$")
 _RUN_FILE_NAMES = {FINAL_IMAGE_NAME, RUN_RECORD_NAME, RESUME_STATE_NAME, ANIMATION_NAME, VIDEO_NAME,
                    LOSS_PLOT_NAME, SUMMARY_NAME}
 GIF_FRAME_MILLISECONDS = 250
+
+
+@contextlib.contextmanager
+def _writing(path):
+    """Turns an OSError while writing path (disk full, read-only, the folder gone) into an OutputError naming it."""
+    try:
+        yield
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise files.OutputError(str(path), f"cannot be written ({reason})") from error
 
 
 def _costs_record(costs):
@@ -63,24 +74,37 @@ def holds_previous_run(folder):
 
 
 def choose_output_directory(requested, overwrite=False):
-    """Where a new run writes: the requested folder, or a fresh numbered subfolder of it.
+    """Where a new run writes: the requested folder, or a fresh numbered subfolder of it. Touches nothing.
 
     A new or empty folder is used as is. One that holds an earlier run is never silently
-    overwritten: with overwrite its run files are removed first; without, the run goes to
-    the first free <requested>/run_N (N ≥ 2). Returns a pathlib.Path (not yet created).
+    overwritten: with overwrite the run writes there (its caller removes the earlier run's files
+    with clear_previous_run, once every input is known good); without, the run goes to the first
+    free <requested>/run_N (N ≥ 2). Returns a pathlib.Path (not yet created).
     """
     requested = pathlib.Path(requested)
-    if not holds_previous_run(requested):
-        return requested
-    if overwrite:
-        for entry in requested.iterdir():
-            if entry.is_file() and _is_run_file(entry):
-                entry.unlink()
+    if overwrite or not holds_previous_run(requested):
         return requested
     number = 2
     while holds_previous_run(requested / f"run_{number}"):
         number += 1
     return requested / f"run_{number}"
+
+
+def clear_previous_run(folder):
+    """Removes an earlier run's files (images, run.json, resume state, animation, plots) from folder; keeps the rest.
+
+    Called by a run with --overwrite only when it has read every input and the weights and is about
+    to write its first file, so a refused run never costs the earlier one.
+    """
+    folder = pathlib.Path(folder)
+    if not folder.is_dir():
+        return
+    for entry in folder.iterdir():
+        if entry.is_file() and _is_run_file(entry):
+            try:
+                entry.unlink()
+            except OSError as error:
+                raise files.OutputError(str(entry), f"cannot remove the earlier run's file ({error.strerror or error})")
 
 
 def file_sha256(path):
@@ -195,44 +219,69 @@ class RunRecorder:
             "device": device_description(),
         }
 
-    def resume_from(self, record):
-        """Carries the history of the interrupted run this one continues."""
-        self.history = list(record.get("history", []))
-        self.snapshots = list(record.get("snapshots", []))
+    def resume_from(self, record, iteration):
+        """Carries the history of the interrupted run this one continues, up to the iteration it resumes at.
+
+        The resume state and run.json are written one after the other; a run stopped between the
+        two (a failed write, a kill) may have recorded a little more than it can resume from.
+        """
+        self.history = [entry for entry in record.get("history", []) if entry["iteration"] <= iteration]
+        self.snapshots = [entry for entry in record.get("snapshots", []) if entry["iteration"] <= iteration]
         self.previous_wall_seconds = float(record.get("wall_seconds", 0.0))
+
+    @property
+    def last_snapshot_iteration(self):
+        """The iteration of the last snapshot written in full (image, resume state and run.json), or None."""
+        return self.snapshots[-1]["iteration"] if self.snapshots else None
 
     def on_iteration(self, iteration, costs):
         self.history.append({"iteration": iteration, **_costs_record(costs)})
 
     def on_snapshot(self, snapshot):
-        images.save_image(snapshot.image, snapshot_path(self.output_dir, snapshot.iteration), self.config.save_rounding)
-        save_resume_state(self.output_dir, snapshot.iteration, snapshot.resume_image, snapshot.optimizer_state)
-        self.snapshots = [entry for entry in self.snapshots if entry["iteration"] != snapshot.iteration]
-        self.snapshots.append({"iteration": snapshot.iteration, "costs": _costs_record(snapshot.costs),
-                               "elapsed_seconds": round(snapshot.elapsed_seconds, 3)})
-        self.write_record()
+        """Writes the snapshot's image, the resume state and run.json; OutputError naming the file if one fails."""
+        path = snapshot_path(self.output_dir, snapshot.iteration)
+        with _writing(path):
+            images.save_image(snapshot.image, path, self.config.save_rounding)
+        with _writing(self.output_dir / RESUME_STATE_NAME):
+            save_resume_state(self.output_dir, snapshot.iteration, snapshot.resume_image, snapshot.optimizer_state)
+        entry = {"iteration": snapshot.iteration, "costs": _costs_record(snapshot.costs),
+                 "elapsed_seconds": round(snapshot.elapsed_seconds, 3)}
+        snapshots = [old for old in self.snapshots if old["iteration"] != snapshot.iteration] + [entry]
+        self.write_record(snapshots=snapshots)
+        self.snapshots = snapshots
 
-    def write_record(self, result=None):
+    def write_record(self, result=None, snapshots=None):
+        """Rewrites run.json atomically; OutputError naming it if the write fails."""
         wall_seconds = self.previous_wall_seconds + time.time() - self.started
         record = dict(self._static_record, status=self.status, wall_seconds=round(wall_seconds, 3),
-                      snapshots=self.snapshots, history=self.history)
+                      snapshots=self.snapshots if snapshots is None else snapshots, history=self.history)
         if result is not None:
             record.update(iterations=result.iterations, evaluations=result.evaluations,
                           optimisation_seconds=round(result.elapsed_seconds, 3),
                           seconds_per_iteration=round(result.seconds_per_iteration, 4),
-                          final_costs=_costs_record(result.costs), stop_reason=result.stop_reason)
-        files.write_json_atomic(self.output_dir / RUN_RECORD_NAME, record)
+                          final_costs=_costs_record(result.costs), stop_reason=result.stop_reason,
+                          ended_early=result.ended_early)
+        with _writing(self.output_dir / RUN_RECORD_NAME):
+            files.write_json_atomic(self.output_dir / RUN_RECORD_NAME, record)
 
     def finish(self, result, status):
-        """Saves the final image, resume state and run.json; for a finished run also the animation, plot, summary."""
-        images.save_image(result.image, final_image_path(self.output_dir), self.config.save_rounding)
+        """Saves the final image, resume state and run.json; for a finished run also the animation, plot, summary.
+
+        Raises OutputError naming the file that could not be written.
+        """
+        with _writing(final_image_path(self.output_dir)):
+            images.save_image(result.image, final_image_path(self.output_dir), self.config.save_rounding)
         self.status = status
         if status == "interrupted":
-            save_resume_state(self.output_dir, result.iterations, result.resume_image, result.optimizer_state)
+            with _writing(self.output_dir / RESUME_STATE_NAME):
+                save_resume_state(self.output_dir, result.iterations, result.resume_image, result.optimizer_state)
         else:
-            write_animation(self.output_dir, self.snapshots)
-            write_loss_plot(self.output_dir / LOSS_PLOT_NAME, self.history)
-            write_summary(self.output_dir / SUMMARY_NAME, self.prepared, result.image, self.config.save_rounding)
+            with _writing(self.output_dir / ANIMATION_NAME):
+                write_animation(self.output_dir, self.snapshots)
+            with _writing(self.output_dir / LOSS_PLOT_NAME):
+                write_loss_plot(self.output_dir / LOSS_PLOT_NAME, self.history)
+            with _writing(self.output_dir / SUMMARY_NAME):
+                write_summary(self.output_dir / SUMMARY_NAME, self.prepared, result.image, self.config.save_rounding)
         self.write_record(result)
         return final_image_path(self.output_dir)
 

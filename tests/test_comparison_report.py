@@ -60,7 +60,26 @@ def test_json_has_every_field_the_issue_lists(tmp_path, known_comparison):
     assert record["settings"]["weights"] == "random"
 
 
-def test_figure_is_a_png_with_curves_and_images(tmp_path, known_comparison):
+def test_figure_shows_both_runs_curves_and_images(known_comparison):
+    figure = comparison_report.comparison_figure(known_comparison)
+    curves, images = figure.axes[:3], figure.axes[3:6]
+    for axes, index, title in zip(curves, (1, 2, 3), ("total cost", "content cost", "style cost")):
+        assert axes.get_title() == title and axes.get_yscale() == "log"
+        lines = {line.get_label(): line for line in axes.get_lines()}
+        for name, label in (("tensorflow", "TensorFlow"), ("torch", "PyTorch")):
+            rows = comparison_report.cost_rows(getattr(known_comparison, name))
+            np.testing.assert_array_equal(lines[label].get_xdata(), [row[0] for row in rows])
+            np.testing.assert_array_equal(lines[label].get_ydata(), [row[index] for row in rows])
+    shown = [axes.get_images()[0].get_array() for axes in images]
+    np.testing.assert_array_equal(shown[0], known_comparison.tensorflow.final_image.astype(np.uint8))
+    np.testing.assert_array_equal(shown[1], known_comparison.torch.final_image.astype(np.uint8))
+    # The one changed pixel differs by 4 at most: shown ×63.75 so that 4 is white (255).
+    assert shown[2][5, 7].tolist() == [255, 0, 127] and shown[2].sum() == 255 + 127
+    assert images[2].get_title() == "|difference| × 63.8"
+    assert "PSNR 71.5 dB" in figure.get_suptitle() and "conv5_1" in figure.get_suptitle()
+
+
+def test_figure_is_written_as_a_png_beside_the_json(tmp_path, known_comparison):
     config = config_module.StyleTransferConfig(content_image="c.png", style_image="s.png")
     _, figure_path = comparison_report.write_comparison(tmp_path, known_comparison, config)
     with Image.open(figure_path) as figure:

@@ -106,10 +106,16 @@ def test_replace_validates_again():
         config.replace(epochs=0)
 
 
-def test_to_dict_is_json_ready():
-    values = make_config().to_dict()
-    assert values["style_layers"]["conv1_1"] == 0.2
-    assert values["content_image"] == "content.png"
+def test_to_dict_survives_json_and_builds_the_same_config():
+    """run.json holds to_dict(); --resume builds the config back from it, so the round trip must be exact."""
+    import json
+
+    config = StyleTransferConfig(content_image="c.png", style_image="a.png,b.png", style_blend_weights="3,1",
+                                 style_layers="conv1_1:0.5,conv3_1:1.5", content_mask="m.png")
+    values = json.loads(json.dumps(config.to_dict()))
+    assert values["style_layers"] == {"conv1_1": 0.5, "conv3_1": 1.5}
+    assert values["style_image"] == ["a.png", "b.png"] and values["style_blend_weights"] == [0.75, 0.25]
+    assert StyleTransferConfig(**values) == config
 
 
 @pytest.mark.parametrize(

@@ -3,9 +3,7 @@
 import gzip
 import io
 import os
-import struct
 import time
-import zlib
 
 import numpy as np
 import pytest
@@ -61,9 +59,16 @@ def refusal(path):
 # Constants
 
 
-def test_constants():
-    assert MAX_PIXELS == 100_000_000
-    assert MIN_SIDE == 16
+def test_the_limits_are_a_hundred_megapixels_and_sixteen_pixels_a_side(tmp_path):
+    """At the limit an image is decoded (and this header-only file found truncated); one row more is refused unread."""
+    path = tmp_path / "limit.png"
+    path.write_bytes(png_claiming_size(10_000, 10_000))
+    assert MAX_PIXELS == 10_000 * 10_000 and "truncated or corrupt" in refusal(path)
+    path.write_bytes(png_claiming_size(10_000, 10_001))
+    assert "too large (10000×10001 = 100,010,000 pixels" in refusal(path)
+    check_size_for_vgg(Image.new("RGB", (MIN_SIDE, 200)), "sixteen.png")
+    with pytest.raises(ImageError, match="too thin for VGG19"):
+        check_size_for_vgg(Image.new("RGB", (MIN_SIDE - 1, 200)), "fifteen.png")
 
 
 # Reading: colour modes

@@ -148,7 +148,6 @@ def test_torch_variant_follows_the_pytorch_tutorials_loop_of_torch_optim_lbfgs()
 
 
 def test_torch_variant_makes_twenty_updates_per_call_and_leaves_the_last_unevaluated():
-    torch = _torch()
     # A quadratic L-BFGS cannot finish in 40 steps: 1800 values, curvatures from 1 to 1e5.
     random = np.random.default_rng(3)
     curvature = np.logspace(0, 5, 1800).astype(np.float32)

@@ -1,11 +1,11 @@
-"""nst.masks against hand-made mask files, hand-known blends and nst.losses.gram_matrix."""
+"""nst.masks against hand-made mask files and hand-known blends."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
 from PIL import Image
 
-from nst import losses, masks
+from nst import masks
 from nst.images import ImageError
 
 
@@ -101,46 +101,6 @@ def test_mask_at_resolution_gives_the_requested_shape():
     resized = masks.mask_at_resolution(np.ones((30, 40)), 7, 10)
     assert tuple(resized.shape) == (7, 10)
     np.testing.assert_allclose(resized.numpy(), 1.0, atol=1e-6)
-
-
-def test_masked_gram_with_ones_is_the_gram_matrix():
-    activations = np.random.default_rng(4).normal(size=(2, 4, 6, 3)).astype(np.float32)
-    masked = masks.masked_gram_matrix(activations, np.ones((4, 6), dtype=np.float32))
-    np.testing.assert_array_equal(masked.numpy(), losses.gram_matrix(activations).numpy())
-
-
-def test_masked_gram_with_half_mask_is_the_gram_of_that_half():
-    activations = np.random.default_rng(5).normal(size=(1, 4, 6, 3)).astype(np.float32)
-    mask = np.zeros((4, 6), dtype=np.float32)
-    mask[:, :3] = 1.0
-    masked = masks.masked_gram_matrix(activations, mask)
-    np.testing.assert_allclose(masked.numpy(), losses.gram_matrix(activations[:, :, :3]).numpy(), rtol=1e-6)
-
-
-def test_masked_gram_weights_locations_by_the_mask():
-    # Ones everywhere: each Gram entry is Σ m = 0.5·6 = 3 with a flat mask of 0.5.
-    masked = masks.masked_gram_matrix(tf.ones((1, 2, 3, 2)), np.full((2, 3), 0.5))
-    np.testing.assert_allclose(masked.numpy(), np.full((1, 2, 2), 3.0))
-
-
-def test_masked_gram_resizes_a_mask_to_the_layer():
-    activations = np.random.default_rng(6).normal(size=(1, 2, 3, 4)).astype(np.float32)
-    image_sized_mask = np.zeros((8, 12), dtype=np.float32)
-    image_sized_mask[:, :4] = 1.0  # the first of three columns at layer resolution
-    masked = masks.masked_gram_matrix(activations, image_sized_mask)
-    np.testing.assert_allclose(masked.numpy(), losses.gram_matrix(activations[:, :, :1]).numpy(), rtol=1e-6)
-
-
-def test_masked_gram_inside_a_tf_function_with_unknown_size():
-    activations = np.random.default_rng(7).normal(size=(1, 4, 6, 3)).astype(np.float32)
-    compiled = tf.function(
-        masks.masked_gram_matrix,
-        input_signature=[tf.TensorSpec((1, None, None, 3)), tf.TensorSpec((4, 6))],
-    )
-    mask = np.ones((4, 6), dtype=np.float32)
-    np.testing.assert_allclose(
-        compiled(activations, mask).numpy(), losses.gram_matrix(activations).numpy(), rtol=1e-6
-    )
 
 
 def test_normalise_style_masks_sums_to_one_where_covered():

@@ -397,17 +397,34 @@ def test_reproduction_flags_override_a_preset(run_cli):
     assert (resolved["lbfgs_variant"], resolved["save_rounding"], resolved["tv_form"]) == ("scipy", "round", "squared")
 
 
-def test_several_styles_masks_and_colours_from_the_command_line(run_cli, pictures, tmp_path):
-    Image.new("L", (48, 32), 255).save(tmp_path / "left.png")
-    Image.new("L", (48, 32), 0).save(tmp_path / "right.png")
-    code, out, err = run_cli(*quick_run_arguments(pictures, tmp_path / "out"),
-                             "--style_image", f"{pictures['style']},{pictures['content']}",
+def test_several_styles_masks_and_colours_from_the_command_line(run_cli, tmp_path):
+    """The flags reach the run: the masked-out half is exactly the content, the rest keeps the content's colours."""
+    from nst import colors
+
+    write_picture(tmp_path / "content.png", (48, 32), seed=0)
+    Image.fromarray(np.random.default_rng(1).integers(90, 170, (32, 48, 3), dtype=np.uint8)).save(
+        tmp_path / "mild.png")  # mid-range colours: clipping to 0–255 cannot move the chrominance
+    left_white = np.zeros((32, 48), np.uint8)
+    left_white[:, :24] = 255
+    Image.fromarray(left_white).save(tmp_path / "left.png")
+    Image.fromarray(255 - left_white).save(tmp_path / "right.png")
+    code, out, err = run_cli(*QUICK_RUN, "--content_image", str(tmp_path / "mild.png"),
+                             "--output_dir", str(tmp_path / "out"),
+                             "--style_image", f"{tmp_path / 'content.png'},{tmp_path / 'mild.png'}",
                              "--style_blend_weights", "0.7,0.3", "--preserve_colors", "luminance",
                              "--style_masks", f"{tmp_path / 'left.png'},{tmp_path / 'right.png'}",
                              "--content_mask", str(tmp_path / "left.png"), "--style_scale", "0.5")
     assert code == 0, err
-    with Image.open(tmp_path / "out" / "summary.png") as summary:
-        assert summary.size[0] > 3 * summary.size[1]  # content | style 1 | style 2 | result
+    record = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert record["config"]["style_blend_weights"] == [0.7, 0.3] and record["config"]["style_scale"] == 0.5
+    with Image.open(tmp_path / "out" / "generated_image.png") as result, Image.open(tmp_path / "mild.png") as content:
+        output = np.asarray(result, np.float64)
+        content = np.asarray(content.resize(result.size, Image.LANCZOS), np.float64)
+    # 32×21 pixels; the mask's edge (column 16) is softened by resizing: compare away from it.
+    np.testing.assert_array_equal(output[:, 20:], content[:, 20:])  # black in the content mask: the content
+    stylised = colors.rgb_to_yiq(output[:, :12])
+    np.testing.assert_allclose(stylised[..., 1:], colors.rgb_to_yiq(content[:, :12])[..., 1:], atol=1.5)
+    assert np.abs(stylised[..., 0] - colors.rgb_to_yiq(content[:, :12])[..., 0]).max() > 1.0  # but restyled
 
 
 @pytest.mark.parametrize("flag, value", [("--preset", "picasso"), ("--optimizer", "sgd"),
@@ -447,3 +464,141 @@ def test_sigterm_saves_and_exits_143(tmp_path):
     assert process.returncode == 143
     assert json.loads((tmp_path / "out" / "run.json").read_text())["status"] == "interrupted"
     assert (tmp_path / "out" / "generated_image.png").is_file()
+
+
+# ---------------------------------------------------------------------------
+# Nothing already written is lost
+# ---------------------------------------------------------------------------
+
+
+def _earlier_run(folder):
+    """A folder holding an earlier run's files; returns {name: bytes} to compare with afterwards."""
+    folder.mkdir(parents=True, exist_ok=True)
+    contents = {"generated_image.png": b"earlier image", "run.json": b'{"status": "finished"}',
+                "resume_state.npz": b"earlier state", "iteration_0020.png": b"earlier snapshot"}
+    for name, data in contents.items():
+        (folder / name).write_bytes(data)
+    return contents
+
+
+def _unchanged(folder, contents):
+    return {path.name: path.read_bytes() for path in folder.iterdir()} == contents
+
+
+@pytest.mark.parametrize("bad_input", [["--content_image", "/nonexistent.jpg"], ["--weights", "/nonexistent.h5"],
+                                       ["--print_config"]])
+def test_overwrite_touches_nothing_until_every_input_is_good(run_cli, pictures, tmp_path, bad_input):
+    earlier = _earlier_run(tmp_path / "out")
+    code, _, err = run_cli(*quick_run_arguments(pictures, tmp_path / "out"), "--overwrite", *bad_input)
+    assert code == (0 if bad_input == ["--print_config"] else 1), err
+    assert _unchanged(tmp_path / "out", earlier)
+
+
+def test_overwrite_replaces_the_earlier_run_once_the_run_starts(run_cli, pictures, tmp_path):
+    _earlier_run(tmp_path / "out")
+    code, _, err = run_cli(*quick_run_arguments(pictures, tmp_path / "out"), "--overwrite")
+    assert code == 0, err
+    names = {path.name for path in (tmp_path / "out").iterdir()}
+    assert "iteration_0020.png" not in names and {"iteration_0000.png", "iteration_0004.png"} <= names
+    assert json.loads((tmp_path / "out" / "run.json").read_text())["status"] == "finished"
+
+
+def _failing_writes(monkeypatch, fails, error_number, message):
+    """Makes files.atomic_write raise OSError(error_number) for the paths fails(path) accepts."""
+    from nst import files
+    from nst import images
+
+    original = files.atomic_write
+
+    def atomic_write(path, mode="wb"):
+        if fails(pathlib.Path(path)):
+            raise OSError(error_number, message)
+        return original(path, mode)
+
+    monkeypatch.setattr(files, "atomic_write", atomic_write)
+    monkeypatch.setattr(images, "atomic_write", atomic_write)
+
+
+def _errors(stderr):
+    """The lines nst_main.py prints as errors (not warnings such as the one for random weights)."""
+    return [line for line in stderr.strip().splitlines() if line.startswith("nst_main.py: ")]
+
+
+@pytest.mark.parametrize("failing_name, error_number, message", [
+    ("iteration_0004.png", 28, "No space left on device"),  # ENOSPC
+    ("run.json", 30, "Read-only file system"),  # EROFS
+])
+def test_a_failed_write_stops_cleanly_keeps_the_last_snapshot_and_resumes(run_cli, pictures, tmp_path, monkeypatch,
+                                                                          failing_name, error_number, message):
+    output_dir = tmp_path / "out"
+    written = {"run.json": 0}
+
+    def fails(path):
+        if path.name != failing_name:
+            return False
+        written["run.json"] += 1
+        return failing_name != "run.json" or written["run.json"] >= 3  # run.json: its third write fails
+
+    _failing_writes(monkeypatch, fails, error_number, message)
+    code, out, err = run_cli(*quick_run_arguments(pictures, output_dir), "--epochs", "6")
+    assert code == 5, err
+    lines = _errors(err)
+    assert lines[0] == f"nst_main.py: error: {output_dir / failing_name}: cannot be written ({message})"
+    assert lines[1].startswith("nst_main.py: hint: run.json and the snapshot of iteration 2 are kept")
+    assert lines[1].endswith(f"continue with --resume {output_dir}") and len(lines) == 2
+    record = json.loads((output_dir / "run.json").read_text())
+    assert record["status"] == "running" and record["snapshots"][-1]["iteration"] == 2
+    with np.load(output_dir / "resume_state.npz") as state:
+        assert int(state["iteration"]) in (2, 4)  # run.json's third write fails after the state of iteration 4
+
+    monkeypatch.undo()
+    code, out, err = run_cli("--resume", str(output_dir))
+    assert code == 0, err
+    record = json.loads((output_dir / "run.json").read_text())
+    assert record["status"] == "finished" and record["iterations"] == 6
+    iterations = [entry["iteration"] for entry in record["history"]]
+    assert iterations == sorted(set(iterations)) and iterations[-1] == 6  # no gap, no repeat
+
+
+@pytest.mark.parametrize("replacement", ["removed", "a file"])
+def test_an_output_folder_that_disappears_mid_run_ends_in_one_line(run_cli, pictures, tmp_path, monkeypatch,
+                                                                   replacement):
+    import shutil
+
+    from nst import outputs
+
+    output_dir = tmp_path / "out"
+    original = outputs.RunRecorder.on_snapshot
+
+    def on_snapshot(self, snapshot):
+        if snapshot.iteration == 2:
+            shutil.rmtree(output_dir)
+            if replacement == "a file":
+                output_dir.write_text("not a folder")
+        return original(self, snapshot)
+
+    monkeypatch.setattr(outputs.RunRecorder, "on_snapshot", on_snapshot)
+    code, _, err = run_cli(*quick_run_arguments(pictures, output_dir))
+    assert code == 5
+    first = _errors(err)[0]
+    assert first.startswith(f"nst_main.py: error: {output_dir / 'iteration_0002.png'}: cannot be written (")
+    assert "Traceback" not in err
+
+
+def test_lbfgs_stopping_at_its_evaluation_limit_says_so_and_exits_6(run_cli, pictures, tmp_path, monkeypatch):
+    from nst import lbfgs
+
+    original = lbfgs.scipy.optimize.minimize
+
+    def starved(*args, **kwargs):
+        kwargs["options"] = dict(kwargs["options"], maxfun=2)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(lbfgs.scipy.optimize, "minimize", starved)
+    code, out, err = run_cli(*quick_run_arguments(pictures, tmp_path / "out"), "--optimizer", "lbfgs",
+                             "--epochs", "8")
+    assert code == 6
+    assert "limit of cost evaluations" in err and "saved the image it reached" in err
+    record = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert record["status"] == "ended_early" and "limit of cost evaluations" in record["ended_early"]
+    assert record["iterations"] < 8 and (tmp_path / "out" / "generated_image.png").is_file()

@@ -29,10 +29,13 @@ def test_a_previous_run_is_never_overwritten_silently(tmp_path):
     assert (tmp_path / "generated_image.png").read_bytes() == b"earlier"
 
 
-def test_overwrite_removes_only_run_files(tmp_path):
-    for name in ("generated_image.png", "iteration_0020.png", "run.json", "notes.txt"):
+def test_overwrite_chooses_the_folder_and_clearing_removes_only_run_files(tmp_path):
+    names = ("generated_image.png", "iteration_0020.png", "run.json", "resume_state.npz", "notes.txt")
+    for name in names:
         (tmp_path / name).write_text("x")
     assert outputs.choose_output_directory(tmp_path, overwrite=True) == tmp_path
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(names)  # choosing touches nothing
+    outputs.clear_previous_run(tmp_path)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["notes.txt"]
 
 

@@ -37,8 +37,27 @@ def test_blend_one_zero_equals_the_first_style_alone(paths):
     alone = stylized(paths)
     blended = stylized(paths, style_image=f"{paths['style']},{paths['other_style']}", style_blend_weights="1,0")
     np.testing.assert_array_equal(alone, blended)
-    mixed = stylized(paths, style_image=f"{paths['style']},{paths['other_style']}", style_blend_weights="0.5,0.5")
-    assert np.abs(mixed - alone).max() > 0.1
+
+
+def _start_costs(paths, **changes):
+    """The costs of one fixed image (the content) under the config's cost function."""
+    fields = dict(content_image=paths["content"], style_image=paths["style"], weights="random", image_size=40) | changes
+    config = config_module.StyleTransferConfig(**fields)
+    prepared = transfer.prepare(config)
+    extractor = transfer.build_extractor(config, prepared)
+    inputs = transfer.scale_inputs(config, prepared, config.image_size)
+    cost_function = transfer.build_cost_function(config, extractor, inputs)
+    values = cost_function.space.from_pixels(inputs.network_content)[np.newaxis]
+    return {name: float(value) for name, value in cost_function(values.astype(np.float32)).items()}
+
+
+def test_blend_weights_mix_the_styles_costs_linearly(paths):
+    """Known value: the style cost of a 0.7/0.3 blend is 0.7·(first's) + 0.3·(second's)."""
+    first = _start_costs(paths)["style"]
+    second = _start_costs(paths, style_image=paths["other_style"])["style"]
+    mixed = _start_costs(paths, style_image=f"{paths['style']},{paths['other_style']}", style_blend_weights="0.7,0.3")
+    assert first != pytest.approx(second, rel=1e-2)  # two different styles, or the check below proves nothing
+    assert mixed["style"] == pytest.approx(0.7 * first + 0.3 * second, rel=1e-5)
 
 
 def test_blend_weights_are_normalised():
@@ -59,8 +78,22 @@ def test_luminance_mode_keeps_the_contents_chrominance(tmp_path, paths):
     assert np.abs(colors.rgb_to_yiq(output)[..., 0] - colors.rgb_to_yiq(content)[..., 0]).max() > 1.0
 
 
-def test_histogram_mode_runs_and_differs_from_plain(paths):
-    assert np.abs(stylized(paths, preserve_colors="histogram") - stylized(paths)).max() > 0.1
+def test_histogram_mode_gives_the_style_the_contents_colour_statistics(tmp_path):
+    """What the network is asked to match: a style whose RGB mean and covariance are the content's."""
+    # Mild colours, so the linear colour map keeps every pixel inside 0–255 and nothing is clipped.
+    picture(4, low=100, high=200).save(tmp_path / "content.png")
+    picture(5, low=20, high=120).save(tmp_path / "style.png")
+    config = config_module.StyleTransferConfig(content_image=str(tmp_path / "content.png"),
+                                               style_image=str(tmp_path / "style.png"), weights="random",
+                                               image_size=40, preserve_colors="histogram")
+    inputs = transfer.scale_inputs(config, transfer.prepare(config), config.image_size)
+    style = inputs.style_targets[0].pixels.reshape(-1, 3).astype(np.float64)
+    content = inputs.content_pixels.reshape(-1, 3).astype(np.float64)
+    assert style.min() > 0 and style.max() < 255  # nothing clipped
+    np.testing.assert_allclose(style.mean(axis=0), content.mean(axis=0), atol=1e-3)
+    np.testing.assert_allclose(np.cov(style.T), np.cov(content.T), rtol=1e-4, atol=2e-2)
+    plain = transfer.scale_inputs(config.replace(preserve_colors="none"), transfer.prepare(config), 40)
+    assert np.abs(plain.style_targets[0].pixels.mean(axis=(0, 1)) - content.mean(axis=0)).max() > 5  # it did change
 
 
 def test_masked_out_region_stays_the_content(tmp_path, paths):
@@ -84,10 +117,31 @@ def test_style_masks_put_each_style_in_its_region(tmp_path, paths):
     np.testing.assert_allclose(only_first, stylized(paths), rtol=1e-5, atol=1e-2)
 
 
-def test_style_scale_and_layer_tilt_change_the_result(paths):
-    plain = stylized(paths)
-    assert np.abs(stylized(paths, style_scale=0.5) - plain).max() > 0.1
-    assert np.abs(stylized(paths, style_layer_weight_exp=3.0) - plain).max() > 0.1
+def test_style_scale_sizes_the_style_image(paths):
+    config = config_module.StyleTransferConfig(content_image=paths["content"], style_image=paths["style"],
+                                               weights="random", image_size=40, style_scale=0.5)
+    inputs = transfer.scale_inputs(config, transfer.prepare(config), config.image_size)
+    assert inputs.content_pixels.shape == (32, 40, 3) and inputs.style_targets[0].pixels.shape == (16, 20, 3)
+
+
+def test_layer_tilt_weights_each_layers_style_cost(paths):
+    """The tilted style cost is Σ w_l·J_l with the tilted weights, J_l computed here from the activations."""
+    from nst import loss_conventions
+
+    layers = "conv1_1:1,conv2_1:1,conv3_1:1"
+    config = config_module.StyleTransferConfig(content_image=paths["content"], style_image=paths["style"],
+                                               weights="random", image_size=40, style_layers=layers,
+                                               style_layer_weight_exp=3.0)
+    prepared = transfer.prepare(config)
+    inputs = transfer.scale_inputs(config, prepared, config.image_size)
+    extractor = transfer.build_extractor(config, prepared)
+    generated = extractor(inputs.content_pixels[np.newaxis])
+    style = extractor(inputs.style_targets[0].pixels[np.newaxis])
+    per_layer = [float(loss_conventions.COURSERA.layer_style_cost(style[name], generated[name]))
+                 for name in ("conv1_1", "conv2_1", "conv3_1")]
+    tilted = [3 / 13, 9 / 13, 27 / 13]  # 1, 3, 9 rescaled to the sum 3
+    assert _start_costs(paths, style_layers=layers, style_layer_weight_exp=3.0)["style"] == pytest.approx(
+        sum(weight * cost for weight, cost in zip(tilted, per_layer)), rel=1e-5)
 
 
 def test_layer_weight_exp_tilts_and_keeps_the_sum():
@@ -98,15 +152,50 @@ def test_layer_weight_exp_tilts_and_keeps_the_sum():
     assert sum(weights) == pytest.approx(3.0)
 
 
+def _gram(activations):
+    flat = activations.reshape(-1, activations.shape[-1]).astype(np.float64)
+    return flat.T @ flat
+
+
+def _numpy_content_cost(convention, content, generated):
+    """Each convention's content cost, written from its definition in NumPy."""
+    squared = (content.astype(np.float64) - generated) ** 2
+    return squared.sum() / (4 * squared.size) if convention == "coursera" else squared.mean()
+
+
+def _numpy_style_cost(convention, style, generated):
+    """Each convention's style cost of one layer (same-size images), written from its definition in NumPy."""
+    locations, channels = generated.shape[1] * generated.shape[2], generated.shape[3]
+    difference = _gram(generated) - _gram(style)
+    if convention == "coursera":
+        return (difference**2).sum() / (4 * channels**2 * locations**2)
+    if convention == "tf_tutorial":
+        return ((difference / locations) ** 2).mean()
+    if convention == "pytorch":
+        return (difference**2).mean() / (channels * locations)
+    return ((difference / (channels * locations)) ** 2).mean()  # jcjohnson
+
+
 @pytest.mark.parametrize("convention", ["coursera", "tf_tutorial", "pytorch", "jcjohnson"])
-def test_every_loss_convention_lowers_its_cost(paths, convention):
+def test_every_loss_convention_is_the_one_computed_and_lowered(paths, convention):
     config = config_module.StyleTransferConfig(content_image=paths["content"], style_image=paths["style"],
                                                weights="random", image_size=40, epochs=5, print_every=5,
-                                               loss_convention=convention, optimizer="lbfgs")
+                                               loss_convention=convention, optimizer="lbfgs", init="random",
+                                               content_layer="conv2_1", style_layers="conv1_1:1")
     snapshots = []
     from nst import optimize
 
-    transfer.run(config, transfer.prepare(config), optimize.Callbacks(on_snapshot=snapshots.append))
+    prepared = transfer.prepare(config)
+    transfer.run(config, prepared, optimize.Callbacks(on_snapshot=snapshots.append))
+    inputs = transfer.scale_inputs(config, prepared, config.image_size)
+    extractor = transfer.build_extractor(config, prepared)
+    start = extractor(snapshots[0].image[np.newaxis])
+    content = extractor(inputs.content_pixels[np.newaxis])["conv2_1"].numpy()
+    style = extractor(inputs.style_targets[0].pixels[np.newaxis])["conv1_1"].numpy()
+    assert snapshots[0].costs.content == pytest.approx(
+        _numpy_content_cost(convention, content, start["conv2_1"].numpy()), rel=1e-4)
+    assert snapshots[0].costs.style == pytest.approx(
+        _numpy_style_cost(convention, style, start["conv1_1"].numpy()), rel=1e-4)
     assert snapshots[-1].costs.total < snapshots[0].costs.total
 
 
