@@ -1,13 +1,13 @@
 """Video frames in and out with imageio: GIF through Pillow, other formats through ffmpeg (imageio-ffmpeg)."""
 
-import contextlib
 import os
 import pathlib
-import tempfile
 
 import imageio
 import imageio.v3 as iio
 import numpy as np
+
+from nst import files
 
 GIF_SUFFIX = ".gif"
 FFMPEG_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv", ".avi", ".webm")
@@ -88,21 +88,6 @@ def _even_sized(frame):
     return np.pad(frame, ((0, height % 2), (0, width % 2), (0, 0)), mode="edge")
 
 
-@contextlib.contextmanager
-def _temporary_beside(path):
-    """A temporary path next to path with the same suffix (writers pick the format from it), renamed on success."""
-    target = pathlib.Path(path)
-    descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=target.suffix)
-    os.close(descriptor)
-    try:
-        yield temporary
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-
-
 def write_frames(path, frames, frames_per_second):
     """Writes an iterable of H×W×3 uint8 RGB frames as a video (format from the suffix), atomically.
 
@@ -111,16 +96,17 @@ def write_frames(path, frames, frames_per_second):
     """
     plugin = _plugin(path)
     count = 0
-    with _temporary_beside(path) as temporary:
+    # The writers pick the format from the suffix, which files.atomic_path keeps.
+    with files.atomic_path(path) as temporary:
         if plugin == "pillow":
             collected = [np.asarray(frame, np.uint8) for frame in frames]
             if not collected:
                 raise VideoError(path, "no frames to write")
             duration = max(1, round(1000.0 / frames_per_second))
-            iio.imwrite(temporary, np.stack(collected), plugin="pillow", duration=duration, loop=0)
+            iio.imwrite(str(temporary), np.stack(collected), plugin="pillow", duration=duration, loop=0)
             return len(collected)
         # imageio's v3 API writes a video in one call; the v2 writer appends frame by frame.
-        with imageio.v2.get_writer(temporary, format="FFMPEG", fps=frames_per_second, macro_block_size=1) as writer:
+        with imageio.v2.get_writer(str(temporary), format="FFMPEG", fps=frames_per_second, macro_block_size=1) as writer:
             for frame in frames:
                 writer.append_data(_even_sized(np.asarray(frame, np.uint8)))
                 count += 1
