@@ -118,6 +118,18 @@ def _fail(message, exit_code=EXIT_BAD_INPUT):
     return exit_code
 
 
+def _new_output_directory(requested):
+    """The folder a stylize or export run writes into, created: requested, or its first free run_N subfolder.
+
+    As in nst_main.py, a folder that holds earlier results is never written over. Called
+    once every input has been read, so a refused run changes nothing on disk.
+    """
+    from nst import files
+    from nst import outputs
+
+    return files.prepare_output_directory(outputs.choose_output_directory(requested))
+
+
 def _misplaced_flags(command, flag_values):
     """Flags given on the command line that command does not use."""
     allowed = set(COMMAND_FLAGS[command])
@@ -232,11 +244,12 @@ def _prepare_training(config):
 
     # First: the CPU can only be split before TensorFlow sets up its devices.
     strategy = distribution.make_strategy(config.distribution, config.cpu_devices)
-    output_dir = files.prepare_output_directory(config.output_dir)
     style_pixels = _read_style_pixels(config)
     training_files = fast_data.find_training_files(config.train_dir)
     loaded_weights = weights.load_weights(config.weights, config.seed, allow_download=config.allow_download)
     run = fast_training.TrainingRun(config, training_files, style_pixels, loaded_weights, strategy)
+    # Last: a refused run leaves no empty folder behind.
+    output_dir = files.prepare_output_directory(config.output_dir)
     return output_dir, loaded_weights, run
 
 
@@ -391,20 +404,19 @@ def run_stylize(flag_values):
     quiet_tensorflow.import_tensorflow_quietly()
     from nst import fast_outputs
     from nst import fast_stylize
-    from nst import files
     from nst import transform_net
 
     try:
         config = stylize_config_from_flags(flag_values)
         sources = fast_stylize.list_inputs(config.input)
         model = transform_net.load_transform_net(fast_outputs.find_model_file(config.model))
-        output_dir = files.prepare_output_directory(config.output_dir)
+        output_dir = _new_output_directory(config.output_dir)
     except _input_errors() as error:
         return _fail(error)
     stylizer = fast_stylize.Stylizer(model, config.precision)
     stylizer.warm_up()
     print(f"Network: {config.model} (channels {'/'.join(map(str, transform_net.channel_counts_of(model)))}), "
-          f"precision {stylizer.precision}", flush=True)
+          f"precision {stylizer.precision}; results in {output_dir}/", flush=True)
     summary = fast_stylize.stylize_inputs(
         stylizer, sources, output_dir, config.max_size,
         on_item=lambda item: print(_describe_item(item), file=sys.stderr if item.error else sys.stdout, flush=True),
@@ -444,14 +456,13 @@ def run_export(flag_values):
     quiet_tensorflow.import_tensorflow_quietly()
     from nst import export
     from nst import fast_outputs
-    from nst import files
     from nst import transform_net
 
     try:
         config = export_config_from_flags(flag_values)
         model = transform_net.load_transform_net(fast_outputs.find_model_file(config.model))
         check_pixels = _check_pixels(config)
-        output_dir = files.prepare_output_directory(config.output_dir)
+        output_dir = _new_output_directory(config.output_dir)
     except _input_errors() as error:
         return _fail(error)
     height, width = check_pixels.shape[:2]

@@ -129,14 +129,17 @@ def run(arguments):
     from nst import comparison_report
     from nst import files
     from nst import images
+    from nst import outputs
     from nst import torch_reference
     from nst import weights
 
     try:
         comparison_module.check_comparable(config)
-        output_dir = files.prepare_output_directory(config.output_dir)
         inputs = comparison_module.read_inputs(config)
         torch_reference.import_torch()  # before the slow part, so a missing PyTorch costs no waiting
+        # Chosen once the inputs are known good, so a refused run leaves no folder behind; as in
+        # nst_main.py, a folder holding an earlier comparison gets the new one in a run_N subfolder.
+        output_dir = files.prepare_output_directory(outputs.choose_output_directory(config.output_dir))
         if inputs.loaded_weights.warning:
             print(f"Warning: {inputs.loaded_weights.warning}", file=sys.stderr)
         print(f"Weights: {inputs.loaded_weights.source}", flush=True)

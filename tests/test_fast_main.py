@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 import fast_main
+from fast_fixtures import perturbed
 from fast_fixtures import write_picture
 from fast_fixtures import write_training_folder
 from nst import export
@@ -115,6 +116,51 @@ def test_train_then_resume_then_stylize_then_export(run_cli, tmp_path):
     assert code == 0, err
     assert "tflite_float32" in out and ": ok," in out
     assert (model_dir / "export" / "transform_net_float32.tflite").is_file()
+
+
+@pytest.fixture
+def tiny_model_dir(tmp_path):
+    """A training folder holding only a tiny network's transform_net.keras."""
+    from nst import fast_outputs
+    from nst import transform_net
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    fast_outputs.save_model(perturbed(transform_net.build_transform_net(1 / 32)), folder)
+    return folder
+
+
+def test_stylize_never_writes_over_earlier_results(run_cli, tmp_path, tiny_model_dir):
+    photo = write_picture(tmp_path / "photo.png", size=(30, 20))
+    output_dir = tmp_path / "out"
+    output_dir.mkdir()
+    (output_dir / "photo.png").write_bytes(b"an earlier result")
+    # A refused run (the model is missing) touches nothing, not even a new subfolder.
+    code, out, err = run_cli("stylize", "--model", str(tmp_path / "missing.keras"), "--input", photo,
+                             "--output_dir", str(output_dir))
+    assert_clean_refusal(code, out, err, "missing.keras")
+    assert sorted(path.name for path in output_dir.iterdir()) == ["photo.png"]
+
+    for expected_folder in (output_dir / "run_2", output_dir / "run_3"):
+        code, out, err = run_cli("stylize", "--model", str(tiny_model_dir), "--input", photo,
+                                 "--output_dir", str(output_dir))
+        assert code == 0, err
+        assert f"results in {expected_folder}/" in out
+        with Image.open(expected_folder / "photo.png") as result:
+            assert result.size == (30, 20)
+    assert (output_dir / "photo.png").read_bytes() == b"an earlier result"
+
+
+def test_export_never_writes_over_an_earlier_export(run_cli, tmp_path, tiny_model_dir):
+    earlier = tiny_model_dir / "export" / "transform_net_float32.tflite"
+    earlier.parent.mkdir()
+    earlier.write_bytes(b"an earlier export")
+    code, out, err = run_cli("export", "--model", str(tiny_model_dir), "--formats", "tflite_float32",
+                             "--check_image", write_picture(tmp_path / "check.png"))
+    assert code == 0, err
+    assert earlier.read_bytes() == b"an earlier export"
+    assert f"to {earlier.parent / 'run_2'}/" in out
+    assert (earlier.parent / "run_2" / "transform_net_float32.tflite").stat().st_size > 1000
 
 
 @pytest.mark.parametrize("case, expected", [
