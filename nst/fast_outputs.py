@@ -25,6 +25,15 @@ def model_path(folder):
     return pathlib.Path(folder) / MODEL_FILENAME
 
 
+def loss_log_path(folder):
+    return pathlib.Path(folder) / LOSS_LOG_FILENAME
+
+
+def earlier_run_files(folder):
+    """The names of the model and loss log an earlier training run left in folder (none, one or both)."""
+    return [name for name in (MODEL_FILENAME, LOSS_LOG_FILENAME) if (pathlib.Path(folder) / name).is_file()]
+
+
 def find_model_file(path):
     """The .keras file that path names: path itself, or transform_net.keras inside a training folder.
 

@@ -2,6 +2,7 @@
 
 import os
 import pathlib
+import re
 
 import imageio
 import imageio.v3 as iio
@@ -106,7 +107,8 @@ def write_frames(path, frames, frames_per_second):
             iio.imwrite(str(temporary), np.stack(collected), plugin="pillow", duration=duration, loop=0)
             return len(collected)
         # imageio's v3 API writes a video in one call; the v2 writer appends frame by frame.
-        with imageio.v2.get_writer(str(temporary), format="FFMPEG", fps=frames_per_second, macro_block_size=1) as writer:
+        writer = imageio.v2.get_writer(str(temporary), format="FFMPEG", fps=frames_per_second, macro_block_size=1)
+        with writer:
             for frame in frames:
                 writer.append_data(_even_sized(np.asarray(frame, np.uint8)))
                 count += 1
@@ -115,5 +117,21 @@ def write_frames(path, frames, frames_per_second):
     return count
 
 
+_FFMPEG_BANNER_STARTS = ("ffmpeg version", "built with", "configuration:", "lib")
+_FFMPEG_COMPONENT = re.compile(r"^\[[^\]]*\]\s*")  # "[in#0 @ 0x55d3f8d7b040] moov atom not found"
+
+
+def _ffmpeg_problem(stderr_text):
+    """What ffmpeg said was wrong, without its banner: its component messages, or else its last line."""
+    lines = [line.strip() for line in stderr_text.splitlines() if line.strip()]
+    lines = [line for line in lines if not line.startswith(_FFMPEG_BANNER_STARTS)]
+    messages = [_FFMPEG_COMPONENT.sub("", line) for line in lines if _FFMPEG_COMPONENT.match(line)]
+    return "; ".join(dict.fromkeys(messages)) or (lines[-1] if lines else "")
+
+
 def _short(error):
-    return " ".join(str(error).split())[:200] or type(error).__name__
+    """One line on what went wrong. imageio's ffmpeg errors carry ffmpeg's whole stderr, banner first."""
+    text = str(error)
+    if "=== stderr ===" in text:
+        text = _ffmpeg_problem(text.split("=== stderr ===", 1)[1]) or text
+    return " ".join(text.split())[:200] or type(error).__name__
