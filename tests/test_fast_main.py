@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import threading
+import types
 
 import pytest
 import tensorflow as tf
@@ -319,6 +320,19 @@ def test_ctrl_c_and_sigterm_save_a_checkpoint_the_model_and_the_log_and_say_how_
     assert logged_steps(model_dir) == list(range(1, second_stop + 1))
     record = json.loads((model_dir / "training_config.json").read_text())
     assert (record["started_from_step"], record["final_step"]) == (first_stop, second_stop)
+
+
+def test_log_lines_give_the_time_per_step_and_the_time_left(tmp_path, capsys):
+    """A resumed run (from step 200) that took 50 s for 100 steps: 0.5 s a step, 900 steps left."""
+    run = types.SimpleNamespace(is_chief=True, start_step=200, total_steps=1200)
+    display = fast_main._TrainingDisplay(run, tmp_path)
+    losses = {"total": 12.5, "content": 2.5, "style": 6.0, "total_variation": 4.0}
+    for step in (299, 300):
+        display.on_progress(fast_training.TrainingProgress(step, 1200, losses, elapsed_seconds=(step - 200) / 2,
+                                                           images_per_second=8.0))
+    assert capsys.readouterr().out == ("Step 300/1200: loss 12.5 (content 2.5, style 6, total variation 4), "
+                                       "8.0 images/s [50 s, 0.50 s/step, ETA 7 min 30 s]\n")
+    assert fast_main._duration(99_900 * 2.5) == "69 h 22 min"
 
 
 def test_a_first_ctrl_c_exit_code_is_130_and_outside_the_loop_it_is_one_line(monkeypatch, capsys):
