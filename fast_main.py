@@ -74,7 +74,8 @@ _enum("distribution", "auto", ["auto", "default", "mirrored", "multi_worker"],
 _integer("cpu_devices", 0, "train: split the CPU into N logical devices and mirror over them (N > 1).")
 _bool("resume", True, "train: continue from the last checkpoint in --output_dir if there is one.")
 # stylize and export
-_string("model", None, "stylize, export: a trained network: its training folder or a .keras file.")
+_string("model", None, "stylize: a training folder, a .keras file, or an export (SavedModel folder, .tflite "
+                       "file); export: a training folder or a .keras file.")
 _string("input", None, "stylize: an image, a video (.mp4, .gif, …) or a folder of them.")
 _integer("max_size", 0, "stylize: scale inputs down so their longest side is at most N; 0 keeps the size.")
 _enum("precision", "auto", ["auto", "float32", "bfloat16"],
@@ -461,21 +462,17 @@ def _describe_item(item):
 def run_stylize(flag_values):
     """Stylises the inputs the flags name; returns the process exit code."""
     quiet_tensorflow.import_tensorflow_quietly()
-    from nst import fast_outputs
     from nst import fast_stylize
-    from nst import transform_net
 
     try:
         config = stylize_config_from_flags(flag_values)
         sources = fast_stylize.list_inputs(config.input)
-        model = transform_net.load_transform_net(fast_outputs.find_model_file(config.model))
+        stylizer = fast_stylize.load_stylizer(config.model, config.precision)
         output_dir = _new_output_directory(config.output_dir)
     except _input_errors() as error:
         return _fail(error)
-    stylizer = fast_stylize.Stylizer(model, config.precision)
     stylizer.warm_up()
-    print(f"Network: {config.model} (channels {'/'.join(map(str, transform_net.channel_counts_of(model)))}), "
-          f"precision {stylizer.precision}; results in {output_dir}/", flush=True)
+    print(f"Network: {config.model} ({stylizer.description}); results in {output_dir}/", flush=True)
     summary = fast_stylize.stylize_inputs(
         stylizer, sources, output_dir, config.max_size,
         on_item=lambda item: print(_describe_item(item), file=sys.stderr if item.error else sys.stdout, flush=True),

@@ -124,7 +124,15 @@ def test_train_then_resume_then_stylize_then_export(run_cli, tmp_path):
                              "--check_image", photo, "--check_size", "0")
     assert code == 0, err
     assert "tflite_float32" in out and ": ok," in out
-    assert (model_dir / "export" / "transform_net_float32.tflite").is_file()
+    exported = model_dir / "export" / "transform_net_float32.tflite"
+    assert exported.is_file()
+
+    code, out, err = run_cli("stylize", "--model", str(exported), "--input", photo, "--output_dir",
+                             str(tmp_path / "styled_by_tflite"))
+    assert code == 0, err
+    assert "(TFLite export)" in out
+    with Image.open(tmp_path / "styled_by_tflite" / "photo.png") as result:
+        assert result.size == (53, 37)
 
 
 @pytest.fixture
