@@ -219,7 +219,8 @@ def _limit_size(image, max_size):
     return image
 
 
-def _check_side(path, width, height):
+def check_side(path, width, height):
+    """StylizeError when a side is below what the network takes (transform_net.MIN_INPUT_SIDE)."""
     minimum = transform_net.MIN_INPUT_SIDE
     if min(width, height) < minimum:
         raise StylizeError(path, f"{width}×{height} pixels is too small; each side needs at least {minimum}")
@@ -228,7 +229,7 @@ def _check_side(path, width, height):
 def stylize_image_file(stylizer, source, output, max_size=0):
     """Reads source, stylises it, writes output atomically; returns an ItemResult. Raises ImageError, StylizeError."""
     image = _limit_size(images.read_image(source), max_size)
-    _check_side(source, *image.size)
+    check_side(source, *image.size)
     result = stylizer(images.to_array(image))
     images.save_image(result.pixels, output)
     return ItemResult(str(source), str(output), 1, (result.milliseconds,))
@@ -245,7 +246,7 @@ def stylize_video_file(stylizer, source, output, max_size=0, on_frame=None):
     def stylised_frames():
         for index, frame in enumerate(video.read_frames(str(source))):
             image = _limit_size(Image.fromarray(frame), max_size)
-            _check_side(source, *image.size)
+            check_side(source, *image.size)
             result = stylizer(images.to_array(image))
             timings.append(result.milliseconds)
             report(index, result.milliseconds)
