@@ -467,11 +467,13 @@ def run_stylize(flag_values):
     try:
         config = stylize_config_from_flags(flag_values)
         sources = fast_stylize.list_inputs(config.input)
-        stylizer = fast_stylize.load_stylizer(config.model, config.precision)
+        # The TFLite runtime announces its CPU delegate from C++ when it first runs.
+        with quiet_tensorflow.c_stderr_muted():
+            stylizer = fast_stylize.load_stylizer(config.model, config.precision)
+            stylizer.warm_up()
         output_dir = _new_output_directory(config.output_dir)
     except _input_errors() as error:
         return _fail(error)
-    stylizer.warm_up()
     print(f"Network: {config.model} ({stylizer.description}); results in {output_dir}/", flush=True)
     summary = fast_stylize.stylize_inputs(
         stylizer, sources, output_dir, config.max_size,

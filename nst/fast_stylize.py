@@ -94,7 +94,7 @@ class Stylizer:
     def __init__(self, model, precision="auto"):
         self.precision = resolve_precision(precision)
         policy = "mixed_bfloat16" if self.precision == "bfloat16" else "float32"
-        self.model = transform_net.rebuilt(model, dtype_policy=policy, fused_normalization=True)
+        self.model = transform_net.rebuilt(model, dtype_policy=policy, for_inference=True)
         # One trace serves every image size; without the signature each new size would retrace.
         self._forward = tf.function(
             lambda pixels: self.model(pixels, training=False),

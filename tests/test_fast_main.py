@@ -130,7 +130,7 @@ def test_train_then_resume_then_stylize_then_export(run_cli, tmp_path):
     code, out, err = run_cli("stylize", "--model", str(exported), "--input", photo, "--output_dir",
                              str(tmp_path / "styled_by_tflite"))
     assert code == 0, err
-    assert "(TFLite export)" in out
+    assert "(TFLite export)" in out and err == ""
     with Image.open(tmp_path / "styled_by_tflite" / "photo.png") as result:
         assert result.size == (53, 37)
 
