@@ -1,5 +1,6 @@
 """Fast style transfer from the command line: `train`, `stylize` and `export`; absl flags -> one config -> nst."""
 
+import contextlib
 import functools
 import os
 import pathlib
@@ -84,7 +85,8 @@ _string("formats", "all", "export: all, or some of saved_model,tflite_float32,tf
 _string("check_image", None, "export: image the exports are checked on (default images/village.jpg).")
 _integer("check_size", 512, "export: longest side the check image is scaled to; 0 keeps its size.")
 # every command
-_string("output_dir", None, "train: models/<style name>; stylize: output/fast; export: <model folder>/export.")
+_string("output_dir", None, "train: models/<style name>; stylize: output/fast; export: <model folder>/export "
+                            "(stylize, export: its first free run_N subfolder if it holds earlier results).")
 
 COMMAND_FLAGS = {
     "train": ("style_image", "train_dir", "weights", "download", "pooling", "content_layer", "style_layers",
@@ -393,13 +395,21 @@ def _describe_start(config, loaded_weights, run):
 
 
 def _train(config, loaded_weights, run, output_dir):
-    """Runs the steps, stopping cleanly on Ctrl-C or SIGTERM; returns (TrainingResult, the signal or None)."""
+    """Runs the steps, stopping cleanly on Ctrl-C or SIGTERM; returns (TrainingResult, the signal or None).
+
+    Not in a cluster: a worker that stopped alone would wait forever for the others in the
+    collective checkpoint save, so there a signal ends the process as it always did and the
+    run resumes from the last regular checkpoint.
+    """
+    from nst import distribution
     from nst import fast_outputs
     from nst import interrupts
 
     display = _TrainingDisplay(run, output_dir)
-    with interrupts.StopRequest() as stop:
-        if run.is_chief:
+    in_cluster = bool(distribution.worker_label(run.strategy))
+    stop = interrupts.StopRequest()  # never requested unless entered
+    with contextlib.nullcontext() if in_cluster else stop:
+        if not in_cluster:
             print(f"Steps {run.start_step + 1}–{run.total_steps}; Ctrl-C or SIGTERM stops after the current step "
                   f"and saves a checkpoint", flush=True)
         try:

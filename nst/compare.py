@@ -48,7 +48,9 @@ def build_parser():
                         help="imagenet, random, or a .h5 / .mat / .pth / .safetensors VGG19 weights file")
     parser.add_argument("--steps", type=int, default=DEFAULT_STEPS, help="Adam steps in each framework")
     parser.add_argument("--image_size", type=int, default=DEFAULT_IMAGE_SIZE, help="longest side in pixels")
-    parser.add_argument("--output_dir", default=DEFAULT_OUTPUT_DIR, help="folder for compare.json and compare.png")
+    parser.add_argument("--output_dir", default=DEFAULT_OUTPUT_DIR,
+                        help="folder for compare.json and compare.png (its first free run_N subfolder if it holds "
+                             "earlier results)")
     parser.add_argument("--learning_rate", type=float, default=2.0, help="Adam step, in 0-255 pixel units")
     parser.add_argument("--alpha", type=float, default=10.0, help="weight of the content cost")
     parser.add_argument("--beta", type=float, default=40.0, help="weight of the style cost")

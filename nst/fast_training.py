@@ -269,10 +269,12 @@ def _checkpoint_directory(config, strategy):
 
 
 class TrainingRun:
-    """A training run set up and restored from the last checkpoint, ready to run().
+    """A training run set up and restored from the newest intact checkpoint, ready to run().
 
-    Raises FastTrainingError when checkpoints exist but config.resume is off, or when
-    they do not fit the network the config describes.
+    Newer checkpoints that are missing or damaged are skipped and listed in
+    skipped_checkpoints. Raises FastTrainingError when checkpoints exist but config.resume
+    is off, when none of them is intact, or when they do not fit the network the config
+    describes.
     """
 
     def __init__(self, config, training_files, style_pixels, loaded_weights, strategy):
