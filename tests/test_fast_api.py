@@ -41,8 +41,10 @@ def test_an_array_a_pil_image_and_a_path_give_the_networks_picture(saved, tmp_pa
     expected = network_output(model, pixels)
     path = tmp_path / "photo.png"
     PIL.Image.fromarray(pixels.astype(np.uint8)).save(path)
-    for image in (pixels, PIL.Image.open(path), str(path), path):
-        result = nst.stylize_fast(image, folder, precision="float32")
+    stylizer = fast_api.FastStylizer(folder, precision="float32")
+    results = [nst.stylize_fast(str(path), folder, precision="float32"),
+               *(stylizer(image) for image in (pixels, PIL.Image.open(path), path))]
+    for result in results:
         assert isinstance(result, PIL.Image.Image) and result.size == (37, 26) and result.mode == "RGB"
         # The stylising copy of the network sums in another order: a value may round the other way.
         assert np.abs(np.asarray(result, np.float32) - expected).max() <= 1
