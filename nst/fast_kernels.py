@@ -1,19 +1,19 @@
-"""Inference-only forms of two of the transformation network's layers: the same values, less time on a CPU.
+"""Inference-only forms of some of the transformation network's layers: the same values, less time on a CPU.
 
-Profiled at 1024×680 in float32 on a 2-core server CPU (bench/fast_stylize_speed.py), the
-network's big convolutions run near the processor's peak. Two layers did not: the last
-convolution, to three channels, kept the 16-wide vector units a sixteenth busy (a sixth
-of the whole pass), and every ReLU after a normalisation was a pass over memory of its own.
-The layers below compute the same sums in another order, so their results differ from
-nst.transform_net's by float rounding only (tests/test_fast_kernels.py bounds it);
+Profiled at 1024×680 in float32 on a 2-core server CPU (docs/fast_style_transfer.md, Speed),
+the network's 3×3 convolutions run near the processor's peak; three things around them did
+not: the last convolution, to three channels, kept the 16-wide vector units a sixteenth busy
+(a sixth of the whole pass); TensorFlow's mirror-padding kernel, before every convolution,
+copies an element at a time; and every ReLU after a normalisation was a pass over memory of
+its own. The layers below compute the same sums in another order, so their results differ
+from nst.transform_net's by float rounding only (tests/test_fast_kernels.py bounds it);
 transform_net.rebuilt(for_inference=True) copies a trained network's weights into them.
 They are for stylising: not for training, saving or conversion.
 
 Tried and dropped, because they measured no faster: convolving with zero padding and
 recomputing the border outputs instead of copying a mirror-padded input (the in-place
 updates copy the tensor after all), and upsampling convolutions without the shifted
-copies of their input.
-"""
+copies of their input."""
 
 import keras
 import numpy as np
@@ -84,7 +84,10 @@ class SpaceToDepthConvolution(keras.layers.Layer):
         self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer="zeros")
 
     def _blocked_kernel(self, kernel):
-        """(taps, taps, b·b·C, b·b·F): entry [t, u, (r, s, c), (a, q, f)] is kernel[b·t + r − a, b·u + s − q, c, f]."""
+        """The (taps, taps, b·b·C, b·b·F) kernel on blocks.
+
+        Entry [t, u, (r, s, c), (a, q, f)] is kernel[b·t + r − a, b·u + s − q, c, f], or 0 outside the kernel.
+        """
         block, taps, size = self.BLOCK, self.taps, self.kernel_size
         channels = tf.shape(kernel)[2]
         with_zero_tap = tf.pad(kernel, [[0, 1], [0, 1], [0, 0], [0, 0]])
