@@ -1,5 +1,6 @@
 """Fast style transfer from the command line: `train`, `stylize` and `export`; absl flags -> one config -> nst."""
 
+import contextlib
 import functools
 import os
 import pathlib
@@ -23,6 +24,7 @@ PROGRAM = "fast_main.py"
 EXIT_BAD_INPUT = 1
 EXIT_NON_FINITE = 3
 EXIT_EXPORT_MISMATCH = 4
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, the shell's convention; SIGTERM during training gives 143
 
 USAGE = f"""usage: python {PROGRAM} COMMAND [--flags]
 
@@ -73,7 +75,8 @@ _enum("distribution", "auto", ["auto", "default", "mirrored", "multi_worker"],
 _integer("cpu_devices", 0, "train: split the CPU into N logical devices and mirror over them (N > 1).")
 _bool("resume", True, "train: continue from the last checkpoint in --output_dir if there is one.")
 # stylize and export
-_string("model", None, "stylize, export: a trained network: its training folder or a .keras file.")
+_string("model", None, "stylize: a training folder, a .keras file, or an export (SavedModel folder, .tflite "
+                       "file); export: a training folder or a .keras file.")
 _string("input", None, "stylize: an image, a video (.mp4, .gif, …) or a folder of them.")
 _integer("max_size", 0, "stylize: scale inputs down so their longest side is at most N; 0 keeps the size.")
 _enum("precision", "auto", ["auto", "float32", "bfloat16"],
@@ -82,7 +85,8 @@ _string("formats", "all", "export: all, or some of saved_model,tflite_float32,tf
 _string("check_image", None, "export: image the exports are checked on (default images/village.jpg).")
 _integer("check_size", 512, "export: longest side the check image is scaled to; 0 keeps its size.")
 # every command
-_string("output_dir", None, "train: models/<style name>; stylize: output/fast; export: <model folder>/export.")
+_string("output_dir", None, "train: models/<style name>; stylize: output/fast; export: <model folder>/export "
+                            "(stylize, export: its first free run_N subfolder if it holds earlier results).")
 
 COMMAND_FLAGS = {
     "train": ("style_image", "train_dir", "weights", "download", "pooling", "content_layer", "style_layers",
@@ -116,6 +120,18 @@ def _input_errors():
 def _fail(message, exit_code=EXIT_BAD_INPUT):
     print(f"{PROGRAM}: error: {message}", file=sys.stderr)
     return exit_code
+
+
+def _new_output_directory(requested):
+    """The folder a stylize or export run writes into, created: requested, or its first free run_N subfolder.
+
+    As in nst_main.py, a folder that holds earlier results is never written over. Called
+    once every input has been read, so a refused run changes nothing on disk.
+    """
+    from nst import files
+    from nst import outputs
+
+    return files.prepare_output_directory(outputs.choose_output_directory(requested))
 
 
 def _misplaced_flags(command, flag_values):
@@ -226,17 +242,24 @@ def _prepare_training(config):
     """Everything a run needs before its first step; raises the input errors _run_train reports."""
     from nst import distribution
     from nst import fast_data
+    from nst import fast_outputs
     from nst import fast_training
     from nst import files
     from nst import weights
 
     # First: the CPU can only be split before TensorFlow sets up its devices.
     strategy = distribution.make_strategy(config.distribution, config.cpu_devices)
-    output_dir = files.prepare_output_directory(config.output_dir)
     style_pixels = _read_style_pixels(config)
     training_files = fast_data.find_training_files(config.train_dir)
     loaded_weights = weights.load_weights(config.weights, config.seed, allow_download=config.allow_download)
     run = fast_training.TrainingRun(config, training_files, style_pixels, loaded_weights, strategy)
+    earlier = fast_outputs.earlier_run_files(config.output_dir)
+    if run.resumed_from is None and earlier:
+        # A fresh start would write over them at its first checkpoint.
+        raise files.OutputError(config.output_dir, f"holds {' and '.join(earlier)} of an earlier run but no "
+                                                   f"checkpoint to resume it from; choose another --output_dir")
+    # Last: a refused run leaves no empty folder behind.
+    output_dir = files.prepare_output_directory(config.output_dir)
     return output_dir, loaded_weights, run
 
 
@@ -265,11 +288,22 @@ def _describe_losses(losses):
             f"total variation {losses['total_variation']:.3g})")
 
 
+def _duration(seconds):
+    """'42 s', '7 min 30 s', '5 h 20 min': readable for a step and for a day of training."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+
+
 class _TrainingDisplay:
     """The training callbacks of the command line: progress, checkpoint lines, and the files of each checkpoint.
 
-    On a terminal a tqdm bar shows every step; in a log, a line every PROGRESS_LINE_EVERY steps.
-    Only the chief of a cluster shows anything or writes files.
+    On a terminal a tqdm bar shows every step; in a log, a line every PROGRESS_LINE_EVERY steps
+    with the time so far, the time per step and the time left. Only the chief of a cluster
+    shows anything or writes files.
     """
 
     PROGRESS_LINE_EVERY = 100
@@ -281,7 +315,9 @@ class _TrainingDisplay:
 
         self.output_dir = output_dir
         self.is_chief = run.is_chief
+        self.start_step = run.start_step
         self.loss_log = fast_outputs.LossLog(output_dir, run.start_step)
+        self.model_path = None
         self.bar = None
         if run.is_chief and sys.stderr.isatty():
             self.bar = tqdm.tqdm(total=run.total_steps, initial=run.start_step, unit="step", dynamic_ncols=True,
@@ -296,19 +332,30 @@ class _TrainingDisplay:
                                  refresh=False)
             self.bar.update(progress.step - self.bar.n)
         elif self.is_chief and progress.step % self.PROGRESS_LINE_EVERY == 0:
-            self._write(f"Step {progress.step}/{progress.total_steps}: {_describe_losses(progress.losses)}, "
-                        f"{progress.images_per_second:.1f} images/s")
+            self._write(self.progress_line(progress))
 
-    def on_checkpoint(self, saved):
+    def progress_line(self, progress):
+        """'Step 100/1000: loss …, 8.0 images/s [50 s, 0.50 s/step, ETA 7 min 30 s]', as nst_main.py's lines end."""
+        seconds_per_step = progress.elapsed_seconds / max(1, progress.step - self.start_step)
+        remaining = seconds_per_step * (progress.total_steps - progress.step)
+        return (f"Step {progress.step}/{progress.total_steps}: {_describe_losses(progress.losses)}, "
+                f"{progress.images_per_second:.1f} images/s [{_duration(progress.elapsed_seconds)}, "
+                f"{seconds_per_step:.2f} s/step, ETA {_duration(remaining)}]")
+
+    def on_checkpoint_due(self, due):
+        """Writes the model and the loss log before the checkpoint, so that a checkpoint always has both."""
         from nst import fast_outputs
 
+        if self.is_chief:
+            self.model_path = fast_outputs.save_model(due.model, self.output_dir)
+            self.loss_log.write()
+
+    def on_checkpoint(self, saved):
         if not self.is_chief:
             return
-        model_path = fast_outputs.save_model(saved.model, self.output_dir)
-        self.loss_log.write()
         losses = self.loss_log.rows[-1] if self.loss_log.rows else None
         self._write(f"Step {saved.step}: {_describe_losses(losses) + '; ' if losses else ''}"
-                    f"checkpoint {saved.path}, model {model_path}")
+                    f"checkpoint {saved.path}, model {self.model_path}")
 
     def _write(self, line):
         if self.bar is not None:
@@ -319,15 +366,25 @@ class _TrainingDisplay:
     def close(self):
         if self.bar is not None:
             self.bar.close()
+            self.bar = None
 
 
 def _describe_start(config, loaded_weights, run):
     from nst import distribution
+    from nst import fast_outputs
 
     if loaded_weights.warning:
         print(f"Warning: {loaded_weights.warning}", file=sys.stderr)
     if run.training_files.skipped:
         print(f"Warning: {run.training_files.skipped_summary()}", file=sys.stderr)
+    for skipped in run.skipped_checkpoints:
+        print(f"Warning: {skipped.path}: {skipped.problem}; the checkpoint of step {skipped.step} is skipped",
+              file=sys.stderr)
+    logged = fast_outputs.read_loss_log(fast_outputs.loss_log_path(config.output_dir))
+    if run.start_step and (not logged or logged[-1]["step"] < run.start_step):
+        last = logged[-1]["step"] if logged else 0
+        print(f"Warning: {fast_outputs.loss_log_path(config.output_dir)} ends at step {last}, before the checkpoint's "
+              f"step {run.start_step}: steps {last + 1}–{run.start_step} are missing from it", file=sys.stderr)
     print(f"Weights: {loaded_weights.source}")
     print(f"Training on {len(run.training_files.paths)} images from {config.train_dir} "
           f"({distribution.describe(run.strategy)}), batch {config.batch_size}, "
@@ -335,6 +392,36 @@ def _describe_start(config, loaded_weights, run):
     if run.resumed_from:
         print(f"Resuming from {run.resumed_from} (step {run.start_step} of {run.total_steps})")
     print(f"Output: {config.output_dir}/", flush=True)
+
+
+def _train(config, loaded_weights, run, output_dir):
+    """Runs the steps, stopping cleanly on Ctrl-C or SIGTERM; returns (TrainingResult, the signal or None).
+
+    Not in a cluster: a worker that stopped alone would wait forever for the others in the
+    collective checkpoint save, so there a signal ends the process as it always did and the
+    run resumes from the last regular checkpoint.
+    """
+    from nst import distribution
+    from nst import fast_outputs
+    from nst import interrupts
+
+    display = _TrainingDisplay(run, output_dir)
+    in_cluster = bool(distribution.worker_label(run.strategy))
+    stop = interrupts.StopRequest()  # never requested unless entered
+    with contextlib.nullcontext() if in_cluster else stop:
+        if not in_cluster:
+            print(f"Steps {run.start_step + 1}–{run.total_steps}; Ctrl-C or SIGTERM stops after the current step "
+                  f"and saves a checkpoint", flush=True)
+        try:
+            result = run.run(on_progress=display.on_progress, on_checkpoint_due=display.on_checkpoint_due,
+                             on_checkpoint=display.on_checkpoint, should_stop=stop.requested)
+        finally:
+            display.close()
+        if run.is_chief:
+            fast_outputs.write_record(output_dir, _training_record(
+                config, loaded_weights, run, started_from_step=run.start_step, final_step=result.final_step,
+                elapsed_seconds=round(result.elapsed_seconds, 1)))
+    return result, stop.signal_number
 
 
 def run_train(flag_values):
@@ -354,17 +441,13 @@ def run_train(flag_values):
     if run.start_step >= run.total_steps:
         print(f"Already trained for {run.start_step} steps; raise --steps or --epochs to train further.")
         return 0
-    display = _TrainingDisplay(run, output_dir)
-    try:
-        result = run.run(on_progress=display.on_progress, on_checkpoint=display.on_checkpoint)
-    finally:
-        display.close()
-    if run.is_chief:
-        fast_outputs.write_record(output_dir, _training_record(
-            config, loaded_weights, run, started_from_step=run.start_step, final_step=result.final_step,
-            elapsed_seconds=round(result.elapsed_seconds, 1)))
+    result, signal_number = _train(config, loaded_weights, run, output_dir)
     if result.stop_reason:
         return _fail(f"stopped early: {result.stop_reason}", EXIT_NON_FINITE)
+    if result.interrupted:
+        print(f"Interrupted at step {result.final_step} of {run.total_steps}: checkpoint, model and loss log saved "
+              f"in {output_dir}/; run the same command again to resume")
+        return 128 + signal_number
     steps = result.final_step - result.start_step
     where = f"model {fast_outputs.model_path(output_dir)}" if run.is_chief else "the chief writes the model"
     print(f"Done: {steps} steps in {result.elapsed_seconds:.1f} s "
@@ -389,22 +472,19 @@ def _describe_item(item):
 def run_stylize(flag_values):
     """Stylises the inputs the flags name; returns the process exit code."""
     quiet_tensorflow.import_tensorflow_quietly()
-    from nst import fast_outputs
     from nst import fast_stylize
-    from nst import files
-    from nst import transform_net
 
     try:
         config = stylize_config_from_flags(flag_values)
         sources = fast_stylize.list_inputs(config.input)
-        model = transform_net.load_transform_net(fast_outputs.find_model_file(config.model))
-        output_dir = files.prepare_output_directory(config.output_dir)
+        # The TFLite runtime announces its CPU delegate from C++ when it first runs.
+        with quiet_tensorflow.c_stderr_muted():
+            stylizer = fast_stylize.load_stylizer(config.model, config.precision)
+            stylizer.warm_up()
+        output_dir = _new_output_directory(config.output_dir)
     except _input_errors() as error:
         return _fail(error)
-    stylizer = fast_stylize.Stylizer(model, config.precision)
-    stylizer.warm_up()
-    print(f"Network: {config.model} (channels {'/'.join(map(str, transform_net.channel_counts_of(model)))}), "
-          f"precision {stylizer.precision}", flush=True)
+    print(f"Network: {config.model} ({stylizer.description}); results in {output_dir}/", flush=True)
     summary = fast_stylize.stylize_inputs(
         stylizer, sources, output_dir, config.max_size,
         on_item=lambda item: print(_describe_item(item), file=sys.stderr if item.error else sys.stdout, flush=True),
@@ -444,14 +524,13 @@ def run_export(flag_values):
     quiet_tensorflow.import_tensorflow_quietly()
     from nst import export
     from nst import fast_outputs
-    from nst import files
     from nst import transform_net
 
     try:
         config = export_config_from_flags(flag_values)
         model = transform_net.load_transform_net(fast_outputs.find_model_file(config.model))
         check_pixels = _check_pixels(config)
-        output_dir = files.prepare_output_directory(config.output_dir)
+        output_dir = _new_output_directory(config.output_dir)
     except _input_errors() as error:
         return _fail(error)
     height, width = check_pixels.shape[:2]
@@ -513,7 +592,11 @@ def main(argv):
         return _fail(f"no command given\n{USAGE}")
     if len(argv) > 2:
         return _fail(f"unexpected arguments: {' '.join(argv[2:])} (flags start with --)")
-    return run(argv[1], FLAGS)
+    try:
+        return run(argv[1], FLAGS)
+    except KeyboardInterrupt:  # a Ctrl-C outside the training loop, or a second one: nothing to save
+        print(f"{PROGRAM}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@
 import json
 import os
 import pathlib
-import signal
 import sys
 
 # TensorFlow prints start-up chatter on stderr unless told otherwise; keep the
@@ -14,10 +13,11 @@ from absl import app  # noqa: E402
 from absl import flags  # noqa: E402
 
 from nst import config as config_module  # noqa: E402
+from nst import interrupts  # noqa: E402
 from nst import quiet_tensorflow  # noqa: E402
 
-# nst.config and nst.quiet_tensorflow import no TensorFlow, so --help answers at once; the modules that
-# do are imported inside the functions below, after TensorFlow has been imported quietly.
+# nst.config, nst.interrupts and nst.quiet_tensorflow import no TensorFlow, so --help answers at once; the
+# modules that do are imported inside the functions below, after TensorFlow has been imported quietly.
 
 PROJECT_DIR = pathlib.Path(__file__).resolve().parent
 IMAGES_DIR = PROJECT_DIR / "images"
@@ -154,31 +154,6 @@ def _fail(message, exit_code=EXIT_BAD_INPUT):
     return exit_code
 
 
-class StopRequest:
-    """SIGINT and SIGTERM ask the loop to stop after the current iteration instead of killing the process."""
-
-    def __init__(self):
-        self.signal_number = None
-        self._previous = {}
-
-    def __enter__(self):
-        for signal_number in (signal.SIGINT, signal.SIGTERM):
-            self._previous[signal_number] = signal.signal(signal_number, self._handle)
-        return self
-
-    def __exit__(self, *exception):
-        for signal_number, handler in self._previous.items():
-            signal.signal(signal_number, handler)
-
-    def _handle(self, signal_number, frame):
-        if self.signal_number is not None and signal_number == signal.SIGINT:
-            raise KeyboardInterrupt  # a second Ctrl-C: the user does not want to wait
-        self.signal_number = signal_number
-
-    def requested(self):
-        return self.signal_number is not None
-
-
 def _new_run_setup(flag_values):
     """Config and folder of a new run; nothing is touched on disk (see _prepare)."""
     from nst import outputs
@@ -299,7 +274,7 @@ def run(flag_values):
     recorder = outputs.RunRecorder(output_dir, config, prepared)
     if record is not None:
         recorder.resume_from(record, first_iteration)
-    with StopRequest() as stop:
+    with interrupts.StopRequest() as stop:
         callbacks = optimize.Callbacks(
             on_iteration=lambda iteration, costs: (recorder.on_iteration(iteration, costs),
                                                    display.on_iteration(iteration, costs)),

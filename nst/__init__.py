@@ -3,9 +3,22 @@
 import dataclasses
 import pathlib
 
+from nst import keras_registration
 from nst.config import ConfigError, StyleTransferConfig
 
-__all__ = ["ConfigError", "StyleTransferConfig", "Progress", "stylize"]
+__all__ = ["ConfigError", "StyleTransferConfig", "Progress", "stylize", "stylize_fast"]
+
+# keras.saving.load_model can then read a transform_net.keras in any process that imported nst.
+keras_registration.register_layers_with_keras()
+
+
+def __getattr__(name):
+    """nst.stylize_fast, imported on first use: it needs TensorFlow, which `import nst` does not load."""
+    if name == "stylize_fast":
+        from nst import fast_api
+
+        return fast_api.stylize_fast
+    raise AttributeError(f"module 'nst' has no attribute {name!r}")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -48,7 +48,9 @@ def build_parser():
                         help="imagenet, random, or a .h5 / .mat / .pth / .safetensors VGG19 weights file")
     parser.add_argument("--steps", type=int, default=DEFAULT_STEPS, help="Adam steps in each framework")
     parser.add_argument("--image_size", type=int, default=DEFAULT_IMAGE_SIZE, help="longest side in pixels")
-    parser.add_argument("--output_dir", default=DEFAULT_OUTPUT_DIR, help="folder for compare.json and compare.png")
+    parser.add_argument("--output_dir", default=DEFAULT_OUTPUT_DIR,
+                        help="folder for compare.json and compare.png (its first free run_N subfolder if it holds "
+                             "earlier results)")
     parser.add_argument("--learning_rate", type=float, default=2.0, help="Adam step, in 0-255 pixel units")
     parser.add_argument("--alpha", type=float, default=10.0, help="weight of the content cost")
     parser.add_argument("--beta", type=float, default=40.0, help="weight of the style cost")
@@ -132,14 +134,17 @@ def run(arguments):
     from nst import comparison_report
     from nst import files
     from nst import images
+    from nst import outputs
     from nst import torch_reference
     from nst import weights
 
     try:
         comparison_module.check_comparable(config)
-        output_dir = files.prepare_output_directory(config.output_dir)
         inputs = comparison_module.read_inputs(config)
         torch_reference.import_torch()  # before the slow part, so a missing PyTorch costs no waiting
+        # Chosen once the inputs are known good, so a refused run leaves no folder behind; as in
+        # nst_main.py, a folder holding an earlier comparison gets the new one in a run_N subfolder.
+        output_dir = files.prepare_output_directory(outputs.choose_output_directory(config.output_dir))
         if inputs.loaded_weights.warning:
             print(f"Warning: {inputs.loaded_weights.warning}", file=sys.stderr)
         print(f"Weights: {inputs.loaded_weights.source}", flush=True)

@@ -176,7 +176,8 @@ class TFLiteRunner:
         return self.interpreter.get_tensor(self.output_index)[0]
 
 
-def _saved_model_runner(path):
+def saved_model_runner(path):
+    """A function H×W×3 pixels -> H×W×3 stylised pixels that runs a SavedModel as write_saved_model writes it."""
     serving = tf.saved_model.load(str(path)).signatures["serving_default"]
 
     def run(pixels):
@@ -225,7 +226,7 @@ def export_all(model, output_dir, formats, check_pixels, on_export=None):
     with contextlib.ExitStack() as stack:
         if SAVED_MODEL in formats:
             saved_model_path = write_saved_model(model, output_dir / FILENAMES[SAVED_MODEL])
-            checks.append(check_export(SAVED_MODEL, saved_model_path, _saved_model_runner(saved_model_path),
+            checks.append(check_export(SAVED_MODEL, saved_model_path, saved_model_runner(saved_model_path),
                                        check_pixels, reference))
             report(checks[-1])
         else:

@@ -1,12 +1,10 @@
 """What a fast style transfer training run leaves in its folder: the model, the loss log and plot, the run record."""
 
-import contextlib
 import csv
 import io
 import math
 import os
 import pathlib
-import tempfile
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -25,6 +23,15 @@ SMOOTHING_WINDOW = 50  # steps averaged in the plot's smoothed curves: single ba
 def model_path(folder):
     """Where a training run keeps its model: <folder>/transform_net.keras."""
     return pathlib.Path(folder) / MODEL_FILENAME
+
+
+def loss_log_path(folder):
+    return pathlib.Path(folder) / LOSS_LOG_FILENAME
+
+
+def earlier_run_files(folder):
+    """The names of the model and loss log an earlier training run left in folder (none, one or both)."""
+    return [name for name in (MODEL_FILENAME, LOSS_LOG_FILENAME) if (pathlib.Path(folder) / name).is_file()]
 
 
 def find_model_file(path):
@@ -47,18 +54,11 @@ def find_model_file(path):
 def save_model(model, folder):
     """Writes the model as <folder>/transform_net.keras atomically; returns the path.
 
-    Keras insists on the .keras suffix, so the temporary file carries it too.
+    Keras insists on the .keras suffix, which files.atomic_path keeps for the temporary file.
     """
     target = model_path(folder)
-    descriptor, temporary_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".keras")
-    os.close(descriptor)
-    try:
-        model.save(temporary_name)
-        os.replace(temporary_name, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary_name)
-        raise
+    with files.atomic_path(target) as temporary:
+        model.save(str(temporary))
     return target
 
 

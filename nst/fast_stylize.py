@@ -11,6 +11,8 @@ import tensorflow as tf
 from PIL import Image
 
 from nst import config as config_module
+from nst import export
+from nst import fast_outputs
 from nst import images
 from nst import transform_net
 from nst import video
@@ -19,6 +21,8 @@ PRECISIONS = ("auto", "float32", "bfloat16")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 KEPT_OUTPUT_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")  # other inputs are written as .png
 DEFAULT_OUTPUT_DIR = "output/fast"
+SAVED_MODEL_FILENAME = "saved_model.pb"  # what marks a folder as a SavedModel
+TFLITE_SUFFIX = ".tflite"
 
 
 class StylizeError(ValueError):
@@ -34,7 +38,7 @@ class StylizeError(ValueError):
 class StylizeConfig:
     """A stylise run: which network, which inputs (an image, a video or a folder), where the results go."""
 
-    model: str  # a .keras file, or a training folder holding transform_net.keras
+    model: str  # a .keras file, a training folder holding transform_net.keras, a SavedModel folder or a .tflite file
     input: str
     output_dir: str = DEFAULT_OUTPUT_DIR
     max_size: int = 0  # longest side inputs are scaled down to; 0 keeps their size
@@ -90,12 +94,14 @@ class Stylizer:
     def __init__(self, model, precision="auto"):
         self.precision = resolve_precision(precision)
         policy = "mixed_bfloat16" if self.precision == "bfloat16" else "float32"
-        self.model = transform_net.rebuilt(model, dtype_policy=policy, fused_normalization=True)
+        self.model = transform_net.rebuilt(model, dtype_policy=policy, for_inference=True)
         # One trace serves every image size; without the signature each new size would retrace.
         self._forward = tf.function(
             lambda pixels: self.model(pixels, training=False),
             input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)],
         )
+        channels = "/".join(map(str, transform_net.channel_counts_of(model)))
+        self.description = f"channels {channels}, precision {self.precision}"
 
     def warm_up(self):
         """Traces and runs the network once on a small image, so later timings measure the forward pass."""
@@ -107,6 +113,60 @@ class Stylizer:
         started = time.perf_counter()
         stylised = self._forward(batch).numpy()[0]
         return StylizedImage(stylised, (time.perf_counter() - started) * 1000.0)
+
+
+class ExportStylizer:
+    """An export that fast_main.py export wrote (a SavedModel folder or a .tflite file), run like a Stylizer.
+
+    It computes as it was exported: float32 arithmetic, with float16 or int8 weights for
+    those TFLite files.
+    """
+
+    def __init__(self, run, description):
+        self._run = run  # H×W×3 float32 pixels -> H×W×3 stylised pixels
+        self.description = description
+
+    def warm_up(self):
+        self(np.zeros((32, 32, 3), np.float32))
+
+    def __call__(self, pixels):
+        pixels = np.asarray(pixels, np.float32)
+        started = time.perf_counter()
+        stylised = np.asarray(self._run(pixels), np.float32)
+        return StylizedImage(stylised, (time.perf_counter() - started) * 1000.0)
+
+
+def _load_export(path):
+    """An ExportStylizer for a SavedModel folder or a .tflite file; StylizeError when it cannot be run."""
+    try:
+        if path.is_dir():
+            return ExportStylizer(export.saved_model_runner(path), "SavedModel export")
+        # Every core: TFLite's default is one thread, and stylising is the only work of this process.
+        return ExportStylizer(export.TFLiteRunner(path.read_bytes(), threads=os.cpu_count()), "TFLite export")
+    except (OSError, ValueError, RuntimeError, KeyError, tf.errors.OpError) as error:
+        detail = " ".join(str(error).split())[:200] or type(error).__name__
+        raise StylizeError(str(path), f"cannot be loaded as an export of a transformation network ({detail})") from None
+
+
+def load_stylizer(path, precision="auto"):
+    """A Stylizer or ExportStylizer for what path names, ready to call on H×W×3 pixels.
+
+    path: a training folder or a .keras file (a Keras network, run at precision), a
+    SavedModel folder or a .tflite file written by fast_main.py export (run as exported;
+    precision must then be auto or float32). Raises StylizeError or TransformNetError.
+    """
+    candidate = pathlib.Path(os.path.expanduser(str(path)))
+    if _is_export(candidate):
+        if precision == "bfloat16":
+            raise StylizeError(str(path), "an export computes as it was exported; --precision bfloat16 needs a "
+                                          ".keras model")
+        return _load_export(candidate)
+    return Stylizer(transform_net.load_transform_net(fast_outputs.find_model_file(candidate)), precision)
+
+
+def _is_export(path):
+    return (path.is_dir() and (path / SAVED_MODEL_FILENAME).is_file()) or (
+        path.is_file() and path.suffix.lower() == TFLITE_SUFFIX)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -159,7 +219,8 @@ def _limit_size(image, max_size):
     return image
 
 
-def _check_side(path, width, height):
+def check_side(path, width, height):
+    """StylizeError when a side is below what the network takes (transform_net.MIN_INPUT_SIDE)."""
     minimum = transform_net.MIN_INPUT_SIDE
     if min(width, height) < minimum:
         raise StylizeError(path, f"{width}×{height} pixels is too small; each side needs at least {minimum}")
@@ -168,7 +229,7 @@ def _check_side(path, width, height):
 def stylize_image_file(stylizer, source, output, max_size=0):
     """Reads source, stylises it, writes output atomically; returns an ItemResult. Raises ImageError, StylizeError."""
     image = _limit_size(images.read_image(source), max_size)
-    _check_side(source, *image.size)
+    check_side(source, *image.size)
     result = stylizer(images.to_array(image))
     images.save_image(result.pixels, output)
     return ItemResult(str(source), str(output), 1, (result.milliseconds,))
@@ -185,7 +246,7 @@ def stylize_video_file(stylizer, source, output, max_size=0, on_frame=None):
     def stylised_frames():
         for index, frame in enumerate(video.read_frames(str(source))):
             image = _limit_size(Image.fromarray(frame), max_size)
-            _check_side(source, *image.size)
+            check_side(source, *image.size)
             result = stylizer(images.to_array(image))
             timings.append(result.milliseconds)
             report(index, result.milliseconds)

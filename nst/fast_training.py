@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from nst import config as config_module
 from nst import distribution
+from nst import fast_checkpoints
 from nst import fast_data
 from nst import fast_losses
 from nst import transform_net
@@ -24,7 +25,6 @@ from nst import vgg
 DEFAULT_CONTENT_LAYER = "conv4_2"
 DEFAULT_STYLE_LAYERS = (("conv1_1", 1.0), ("conv2_1", 1.0), ("conv3_1", 1.0), ("conv4_1", 1.0), ("conv5_1", 1.0))
 CHECKPOINT_FOLDER_NAME = "checkpoints"
-CHECKPOINT_PREFIX = "step"
 
 
 class FastTrainingError(ValueError):
@@ -159,6 +159,17 @@ class TrainingProgress:
 
 
 @dataclasses.dataclass(frozen=True)
+class CheckpointDue:
+    """Reported just before a checkpoint is written: whatever must match it (the model file, the loss log) goes first.
+
+    A checkpoint on disk then always has its model and loss log, whenever the process is killed.
+    """
+
+    step: int
+    model: keras.Model
+
+
+@dataclasses.dataclass(frozen=True)
 class CheckpointSaved:
     """Reported after each checkpoint; model holds the weights just saved."""
 
@@ -174,6 +185,7 @@ class TrainingResult:
     final_step: int
     elapsed_seconds: float
     stop_reason: str | None = None  # None when every step ran
+    interrupted: bool = False  # stopped early because should_stop said so; the last step was checkpointed
 
 
 class FastTrainer:
@@ -209,6 +221,11 @@ class FastTrainer:
             )
         self.checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self.optimizer)
         self._compiled_step = tf.function(self._distributed_step)
+
+    @property
+    def variables(self):
+        """Every variable the checkpoint holds: the network's and the optimiser's (which include the network's)."""
+        return [*self.model.variables, *self.optimizer.variables]
 
     @property
     def step(self):
@@ -252,10 +269,12 @@ def _checkpoint_directory(config, strategy):
 
 
 class TrainingRun:
-    """A training run set up and restored from the last checkpoint, ready to run().
+    """A training run set up and restored from the newest intact checkpoint, ready to run().
 
-    Raises FastTrainingError when checkpoints exist but config.resume is off, or when
-    they do not fit the network the config describes.
+    Newer checkpoints that are missing or damaged are skipped and listed in
+    skipped_checkpoints. Raises FastTrainingError when checkpoints exist but config.resume
+    is off, when none of them is intact, or when they do not fit the network the config
+    describes.
     """
 
     def __init__(self, config, training_files, style_pixels, loaded_weights, strategy):
@@ -265,35 +284,27 @@ class TrainingRun:
         self.trainer = FastTrainer(config, loaded_weights, style_pixels, strategy)
         self.is_chief = distribution.is_chief(strategy)
         self.checkpoint_directory = _checkpoint_directory(config, strategy)
-        self.manager = tf.train.CheckpointManager(
-            self.trainer.checkpoint, str(self.checkpoint_directory), max_to_keep=config.keep_checkpoints,
-            checkpoint_name=CHECKPOINT_PREFIX,
-        )
-        self.resumed_from = self._restore()
+        self.manager = fast_checkpoints.make_manager(self.trainer.checkpoint, self.checkpoint_directory,
+                                                     config.keep_checkpoints)
+        restored = self._restore()
+        self.resumed_from = restored.path
+        self.skipped_checkpoints = restored.skipped  # newer checkpoints that were missing or damaged
         self.start_step = self.trainer.step
         self.total_steps = config.total_steps(len(training_files.paths))
 
     def _restore(self):
-        """Restores the latest checkpoint of the chief's folder; returns its path, or None for a fresh start."""
-        latest = tf.train.latest_checkpoint(str(self.config.checkpoint_directory))
-        if latest is None:
-            return None
-        if not self.config.resume:
+        """Restores the newest intact checkpoint of the chief's folder; returns a fast_checkpoints.Restored."""
+        folder = self.config.checkpoint_directory
+        steps = fast_checkpoints.checkpoint_steps(folder)
+        if steps and not self.config.resume:
             raise FastTrainingError(
-                f"{self.config.checkpoint_directory}: holds checkpoints of an earlier run "
-                f"({pathlib.Path(latest).name}); resume it, or choose another output folder"
+                f"{folder}: holds checkpoints of an earlier run ({fast_checkpoints.prefix(folder, steps[0]).name}); "
+                f"resume it, or choose another output folder"
             )
         try:
-            # A variable of another shape fails here already; a missing one in the assertion.
-            status = self.trainer.checkpoint.restore(latest)
-            status.assert_existing_objects_matched()
-            status.expect_partial()  # the file also holds the manager's save counter, which is not needed
-        except (AssertionError, ValueError, tf.errors.OpError) as error:
-            detail = " ".join(str(error).split())[:300]
-            raise FastTrainingError(
-                f"{latest}: does not fit this network (was it trained with another --width_multiplier?): {detail}"
-            ) from None
-        return latest
+            return fast_checkpoints.restore_newest(self.trainer.checkpoint, folder, self.trainer.variables)
+        except fast_checkpoints.CheckpointError as error:
+            raise FastTrainingError(str(error)) from None
 
     def _save_checkpoint(self, step):
         path = self.manager.save(checkpoint_number=step)
@@ -301,15 +312,18 @@ class TrainingRun:
             shutil.rmtree(self.checkpoint_directory, ignore_errors=True)
         return path
 
-    def run(self, on_progress=None, on_checkpoint=None):
+    def run(self, on_progress=None, on_checkpoint_due=None, on_checkpoint=None, should_stop=None):
         """Trains from start_step to total_steps; returns a TrainingResult.
 
-        on_progress(TrainingProgress) is called after every step, on_checkpoint(CheckpointSaved)
-        after every checkpoint_every steps and at the end. A non-finite loss stops the run
-        without saving: the last checkpoint holds the last finite weights.
+        on_progress(TrainingProgress) is called after every step. Every checkpoint_every
+        steps, at the end, and when should_stop() turns true after a step, the run
+        checkpoints: on_checkpoint_due(CheckpointDue) first, then the checkpoint is written,
+        then on_checkpoint(CheckpointSaved). After should_stop the run ends, interrupted. A
+        non-finite loss stops the run without saving: the last checkpoint holds the last
+        finite weights.
         """
         report_progress = on_progress or (lambda progress: None)
-        report_checkpoint = on_checkpoint or (lambda saved: None)
+        stop_requested = should_stop or (lambda: False)
         # A resumed run reshuffles with a new seed rather than replaying the first images.
         batches = iter(fast_data.distributed_dataset(
             self.strategy, self.training_files.paths, self.config.batch_size, self.config.image_size,
@@ -318,6 +332,7 @@ class TrainingRun:
         started = time.perf_counter()
         step = self.start_step
         stop_reason = None
+        interrupted = False
         while step < self.total_steps:
             losses = self.trainer.train_step(next(batches))
             step += 1
@@ -327,6 +342,17 @@ class TrainingRun:
                 break
             rate = (step - self.start_step) * self.config.batch_size / max(elapsed, 1e-9)
             report_progress(TrainingProgress(step, self.total_steps, losses, elapsed, rate))
-            if step % self.config.checkpoint_every == 0 or step == self.total_steps:
-                report_checkpoint(CheckpointSaved(step, self._save_checkpoint(step), self.trainer.model))
-        return TrainingResult(self.trainer.model, self.start_step, step, time.perf_counter() - started, stop_reason)
+            interrupted = stop_requested() and step < self.total_steps
+            if interrupted or step % self.config.checkpoint_every == 0 or step == self.total_steps:
+                self._checkpoint(step, on_checkpoint_due, on_checkpoint)
+            if interrupted:
+                break
+        return TrainingResult(self.trainer.model, self.start_step, step, time.perf_counter() - started, stop_reason,
+                              interrupted)
+
+    def _checkpoint(self, step, on_checkpoint_due, on_checkpoint):
+        if on_checkpoint_due:
+            on_checkpoint_due(CheckpointDue(step, self.trainer.model))
+        path = self._save_checkpoint(step)
+        if on_checkpoint:
+            on_checkpoint(CheckpointSaved(step, path, self.trainer.model))

@@ -57,6 +57,31 @@ def atomic_write(path, mode="wb"):
     _sync_directory(target.parent)
 
 
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yield a temporary path beside `path`, with the same suffix, that replaces `path` if the block finishes.
+
+    For writers that take a file name rather than a file (Keras's model.save, imageio's
+    video writers, which pick the format from the suffix). The result gets the permissions an
+    ordinary open() would give, as atomic_write's does; if the block raises, the temporary
+    file is removed and any old file at `path` is left as it was.
+    """
+    target = pathlib.Path(path)
+    descriptor, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=target.suffix)
+    os.close(descriptor)
+    temporary_path = pathlib.Path(name)
+    try:
+        yield temporary_path
+        _sync_file(temporary_path)
+        os.chmod(temporary_path, 0o666 & ~_current_umask())
+        os.replace(temporary_path, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temporary_path.unlink()
+        raise
+    _sync_directory(target.parent)
+
+
 def write_text_atomic(path, text):
     """Write `text` to `path` as UTF-8, atomically."""
     with atomic_write(path, "w") as handle:
@@ -122,6 +147,12 @@ def _current_umask():
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def _sync_file(path):
+    """Flush a file another library wrote and closed, so the rename cannot expose an empty file after a crash."""
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
 
 
 def _sync_directory(folder):

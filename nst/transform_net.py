@@ -75,7 +75,12 @@ class InstanceNormalization(keras.layers.Layer):
             epsilon=self.epsilon,
             is_training=True,
         )
+        normalised = self._after_fused_kernel(normalised)
         return tf.transpose(tf.reshape(normalised, [height, width, batch, channels]), [2, 0, 1, 3])
+
+    def _after_fused_kernel(self, normalised):
+        """What a subclass applies to the fused kernel's output while the batch is folded (nothing here)."""
+        return normalised
 
     def _portable(self, inputs):
         # Statistics in float32 even under a bfloat16 policy: 8 mantissa bits are too few for a variance.
@@ -144,7 +149,7 @@ class UpsamplingConvolution(keras.layers.Layer):
     def call(self, inputs):
         kernel = tf.cast(self.kernel, inputs.dtype)
         bias = tf.cast(self.bias, inputs.dtype)
-        padded = tf.pad(inputs, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="SYMMETRIC")
+        padded = self._padded(inputs)
         # Phase 0 reads padded rows i, i + 1 (input rows i − 1, i); phase 1 rows i + 1, i + 2.
         windows = {0: slice(None, -1), 1: slice(1, None)}
         phases = []
@@ -157,6 +162,9 @@ class UpsamplingConvolution(keras.layers.Layer):
                 phases.append(tf.nn.bias_add(convolved, bias))
         # depth_to_space puts channel block 2·a + b at offset (a, b) of each 2×2 output block.
         return tf.nn.depth_to_space(tf.concat(phases, axis=-1), 2)
+
+    def _padded(self, inputs):
+        return tf.pad(inputs, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="SYMMETRIC")
 
     def compute_output_shape(self, input_shape):
         double = [None if side is None else 2 * side for side in input_shape[1:3]]
@@ -200,9 +208,11 @@ class _LayerFactory:
         self.dtype_policy = dtype_policy
         self.fused_normalization = fused_normalization
 
+    padding_layer = ReflectionPadding2D
+
     def convolution(self, tensor, filters, kernel_size, name, strides=1):
         """Reflection padding then a valid convolution: the output keeps the input's size divided by strides."""
-        tensor = ReflectionPadding2D(kernel_size // 2, name=f"{name}_pad", dtype=self.dtype_policy)(tensor)
+        tensor = self.padding_layer(kernel_size // 2, name=f"{name}_pad", dtype=self.dtype_policy)(tensor)
         convolution = keras.layers.Conv2D(
             filters, kernel_size, strides=strides, padding="valid", name=name, dtype=self.dtype_policy
         )
@@ -212,10 +222,14 @@ class _LayerFactory:
         layer = InstanceNormalization(fused=self.fused_normalization, name=name, dtype=self.dtype_policy)
         return layer(tensor)
 
-    def convolution_block(self, tensor, filters, kernel_size, name, strides=1):
-        tensor = self.convolution(tensor, filters, kernel_size, name, strides)
+    def normalisation_relu(self, tensor, name):
+        """Instance normalisation (layer <name>_norm) then ReLU (<name>_relu)."""
         tensor = self.normalisation(tensor, f"{name}_norm")
         return keras.layers.ReLU(name=f"{name}_relu", dtype=self.dtype_policy)(tensor)
+
+    def convolution_block(self, tensor, filters, kernel_size, name, strides=1):
+        tensor = self.convolution(tensor, filters, kernel_size, name, strides)
+        return self.normalisation_relu(tensor, name)
 
     def residual_block(self, tensor, filters, name):
         # Gross and Wilber's variant, which Johnson et al. used: no ReLU after the addition.
@@ -228,10 +242,17 @@ class _LayerFactory:
     def upsampling_block(self, tensor, reference, filters, name):
         # Nearest-neighbour resize then convolution instead of a transposed convolution, whose
         # uneven kernel overlap paints checkerboard artefacts (Odena et al., Distill 2016).
-        tensor = UpsamplingConvolution(filters, name=name, dtype=self.dtype_policy)(tensor)
+        tensor = self.upsampling_convolution(tensor, filters, name)
         tensor = CropLike(name=f"{name}_crop", dtype=self.dtype_policy)([tensor, reference])
-        tensor = self.normalisation(tensor, f"{name}_norm")
-        return keras.layers.ReLU(name=f"{name}_relu", dtype=self.dtype_policy)(tensor)
+        return self.normalisation_relu(tensor, name)
+
+    upsampling_layer = UpsamplingConvolution
+
+    def upsampling_convolution(self, tensor, filters, name):
+        return self.upsampling_layer(filters, name=name, dtype=self.dtype_policy)(tensor)
+
+    def output_convolution(self, tensor, filters, kernel_size, name):
+        return self.convolution(tensor, filters, kernel_size, name)
 
 
 def build_transform_net(width_multiplier=1.0, dtype_policy="float32", fused_normalization=True, name="transform_net"):
@@ -247,9 +268,14 @@ def build_transform_net(width_multiplier=1.0, dtype_policy="float32", fused_norm
     return _build(channel_counts(width_multiplier), dtype_policy, fused_normalization, name)
 
 
-def _build(channels, dtype_policy, fused_normalization, name):
+def _build(channels, dtype_policy, fused_normalization, name, for_inference=False):
     full, half, quarter = channels
-    layers = _LayerFactory(dtype_policy, fused_normalization)
+    if for_inference:
+        from nst import fast_kernels  # it builds on this module's layers
+
+        layers = fast_kernels.InferenceLayerFactory(dtype_policy)
+    else:
+        layers = _LayerFactory(dtype_policy, fused_normalization)
     pixels = keras.Input(shape=(None, None, 3), name="pixels")
     unit_range = keras.layers.Rescaling(1 / 127.5, offset=-1.0, name="to_unit_range", dtype=dtype_policy)(pixels)
     full_resolution = layers.convolution_block(unit_range, full, 9, "input_conv")
@@ -259,18 +285,20 @@ def _build(channels, dtype_policy, fused_normalization, name):
         tensor = layers.residual_block(tensor, quarter, f"residual{index}")
     tensor = layers.upsampling_block(tensor, half_resolution, half, "up1")
     tensor = layers.upsampling_block(tensor, full_resolution, full, "up2")
-    tensor = layers.convolution(tensor, 3, 9, "output_conv")
+    tensor = layers.output_convolution(tensor, 3, 9, "output_conv")
     stylised = ScaledTanh(name="to_pixels", dtype="float32")(tensor)
     return keras.Model(pixels, stylised, name=name)
 
 
-def rebuilt(model, dtype_policy="float32", fused_normalization=True):
+def rebuilt(model, dtype_policy="float32", fused_normalization=True, for_inference=False):
     """A copy of a transformation network with the same weights, computing with another policy or normalisation.
 
     Used to run a float32-trained network in bfloat16, and to export it with the
-    portable normalisation.
+    portable normalisation. for_inference=True builds it from nst.fast_kernels' layers,
+    which compute the same values with fewer passes over memory but cannot be trained,
+    saved or converted (fused normalisation always).
     """
-    copy = _build(channel_counts_of(model), dtype_policy, fused_normalization, model.name)
+    copy = _build(channel_counts_of(model), dtype_policy, fused_normalization, model.name, for_inference)
     copy.set_weights(model.get_weights())
     return copy
 

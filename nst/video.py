@@ -1,13 +1,14 @@
 """Video frames in and out with imageio: GIF through Pillow, other formats through ffmpeg (imageio-ffmpeg)."""
 
-import contextlib
 import os
 import pathlib
-import tempfile
+import re
 
 import imageio
 import imageio.v3 as iio
 import numpy as np
+
+from nst import files
 
 GIF_SUFFIX = ".gif"
 FFMPEG_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv", ".avi", ".webm")
@@ -88,21 +89,6 @@ def _even_sized(frame):
     return np.pad(frame, ((0, height % 2), (0, width % 2), (0, 0)), mode="edge")
 
 
-@contextlib.contextmanager
-def _temporary_beside(path):
-    """A temporary path next to path with the same suffix (writers pick the format from it), renamed on success."""
-    target = pathlib.Path(path)
-    descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=target.suffix)
-    os.close(descriptor)
-    try:
-        yield temporary
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-
-
 def write_frames(path, frames, frames_per_second):
     """Writes an iterable of H×W×3 uint8 RGB frames as a video (format from the suffix), atomically.
 
@@ -111,16 +97,18 @@ def write_frames(path, frames, frames_per_second):
     """
     plugin = _plugin(path)
     count = 0
-    with _temporary_beside(path) as temporary:
+    # The writers pick the format from the suffix, which files.atomic_path keeps.
+    with files.atomic_path(path) as temporary:
         if plugin == "pillow":
             collected = [np.asarray(frame, np.uint8) for frame in frames]
             if not collected:
                 raise VideoError(path, "no frames to write")
             duration = max(1, round(1000.0 / frames_per_second))
-            iio.imwrite(temporary, np.stack(collected), plugin="pillow", duration=duration, loop=0)
+            iio.imwrite(str(temporary), np.stack(collected), plugin="pillow", duration=duration, loop=0)
             return len(collected)
         # imageio's v3 API writes a video in one call; the v2 writer appends frame by frame.
-        with imageio.v2.get_writer(temporary, format="FFMPEG", fps=frames_per_second, macro_block_size=1) as writer:
+        writer = imageio.v2.get_writer(str(temporary), format="FFMPEG", fps=frames_per_second, macro_block_size=1)
+        with writer:
             for frame in frames:
                 writer.append_data(_even_sized(np.asarray(frame, np.uint8)))
                 count += 1
@@ -129,5 +117,21 @@ def write_frames(path, frames, frames_per_second):
     return count
 
 
+_FFMPEG_BANNER_STARTS = ("ffmpeg version", "built with", "configuration:", "lib")
+_FFMPEG_COMPONENT = re.compile(r"^\[[^\]]*\]\s*")  # "[in#0 @ 0x55d3f8d7b040] moov atom not found"
+
+
+def _ffmpeg_problem(stderr_text):
+    """What ffmpeg said was wrong, without its banner: its component messages, or else its last line."""
+    lines = [line.strip() for line in stderr_text.splitlines() if line.strip()]
+    lines = [line for line in lines if not line.startswith(_FFMPEG_BANNER_STARTS)]
+    messages = [_FFMPEG_COMPONENT.sub("", line) for line in lines if _FFMPEG_COMPONENT.match(line)]
+    return "; ".join(dict.fromkeys(messages)) or (lines[-1] if lines else "")
+
+
 def _short(error):
-    return " ".join(str(error).split())[:200] or type(error).__name__
+    """One line on what went wrong. imageio's ffmpeg errors carry ffmpeg's whole stderr, banner first."""
+    text = str(error)
+    if "=== stderr ===" in text:
+        text = _ffmpeg_problem(text.split("=== stderr ===", 1)[1]) or text
+    return " ".join(text.split())[:200] or type(error).__name__

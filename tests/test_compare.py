@@ -101,7 +101,20 @@ def test_a_missing_image_is_one_line_and_writes_nothing(tmp_path, run_cli):
                            "--output_dir", str(output_dir))
     assert code == 1
     assert err.startswith("python -m nst.compare: error: ") and "nowhere.png" in err and err.count("\n") == 1
-    assert not (output_dir / "compare.json").exists()
+    assert not output_dir.exists()  # the folder is chosen, and created, only once the inputs are known good
+
+
+def test_an_earlier_comparison_is_never_written_over(tmp_path, run_cli):
+    pytest.importorskip("torch", reason=NEEDS_TORCH)
+    output_dir = tmp_path / "out"
+    output_dir.mkdir()
+    (output_dir / "compare.json").write_text("an earlier comparison")
+    code, out, err = run_cli("--weights", "random", "--steps", "1", "--image_size", "24",
+                             "--output_dir", str(output_dir))
+    assert code == 0, err
+    assert (output_dir / "compare.json").read_text() == "an earlier comparison"
+    assert f"Wrote {output_dir / 'run_2' / 'compare.json'}" in out
+    assert json.loads((output_dir / "run_2" / "compare.json").read_text())["steps"] == 1
 
 
 def test_without_torch_the_command_says_how_to_install_it(tmp_path, run_cli, monkeypatch):

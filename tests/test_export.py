@@ -8,6 +8,7 @@ from fast_fixtures import perturbed
 from fast_fixtures import smooth_picture
 from nst import config as config_module
 from nst import export
+from nst import fast_stylize
 from nst import transform_net
 
 
@@ -53,6 +54,18 @@ def test_exports_take_other_sizes(exported):
     serving = tf.saved_model.load(str(folder / "saved_model")).signatures["serving_default"]
     output = next(iter(serving(pixels=tf.constant(pixels[np.newaxis])).values())).numpy()[0]
     np.testing.assert_allclose(output, reference, atol=0.1)
+
+
+@pytest.mark.parametrize("format_name", export.FORMATS)
+def test_stylize_runs_every_export_within_its_tolerance(exported, format_name):
+    """What fast_main.py stylize --model <export> computes: another picture and size than the check's."""
+    model, folder, _, _ = exported
+    pixels = smooth_picture(6, (41, 29)).astype(np.float32)
+    reference = model(pixels[np.newaxis]).numpy()[0]
+    stylizer = fast_stylize.load_stylizer(folder / export.FILENAMES[format_name])
+    stylised = stylizer(pixels)
+    assert stylised.pixels.shape == (29, 41, 3) and stylised.milliseconds > 0
+    assert np.abs(stylised.pixels - reference).mean() <= export.TOLERANCES[format_name]
 
 
 def test_a_check_outside_its_tolerance_does_not_pass():

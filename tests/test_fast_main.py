@@ -1,17 +1,27 @@
 """fast_main.py: flags become the right configs, the three commands run end to end, bad input is one clean line."""
 
 import json
+import os
 import pathlib
+import signal
+import subprocess
+import sys
+import threading
+import types
 
 import pytest
+import tensorflow as tf
 from PIL import Image
 
 import fast_main
+from fast_fixtures import perturbed
 from fast_fixtures import write_picture
 from fast_fixtures import write_training_folder
 from nst import export
+from nst import fast_outputs
 from nst import fast_stylize
 from nst import fast_training
+from nst import video
 
 PROJECT_DIR = pathlib.Path(fast_main.__file__).resolve().parent
 TINY_TRAINING = ["--weights", "random", "--width_multiplier", "0.25", "--batch_size", "2", "--image_size", "32",
@@ -114,7 +124,60 @@ def test_train_then_resume_then_stylize_then_export(run_cli, tmp_path):
                              "--check_image", photo, "--check_size", "0")
     assert code == 0, err
     assert "tflite_float32" in out and ": ok," in out
-    assert (model_dir / "export" / "transform_net_float32.tflite").is_file()
+    exported = model_dir / "export" / "transform_net_float32.tflite"
+    assert exported.is_file()
+
+    code, out, err = run_cli("stylize", "--model", str(exported), "--input", photo, "--output_dir",
+                             str(tmp_path / "styled_by_tflite"))
+    assert code == 0, err
+    assert "(TFLite export)" in out and err == ""
+    with Image.open(tmp_path / "styled_by_tflite" / "photo.png") as result:
+        assert result.size == (53, 37)
+
+
+@pytest.fixture
+def tiny_model_dir(tmp_path):
+    """A training folder holding only a tiny network's transform_net.keras."""
+    from nst import fast_outputs
+    from nst import transform_net
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    fast_outputs.save_model(perturbed(transform_net.build_transform_net(1 / 32)), folder)
+    return folder
+
+
+def test_stylize_never_writes_over_earlier_results(run_cli, tmp_path, tiny_model_dir):
+    photo = write_picture(tmp_path / "photo.png", size=(30, 20))
+    output_dir = tmp_path / "out"
+    output_dir.mkdir()
+    (output_dir / "photo.png").write_bytes(b"an earlier result")
+    # A refused run (the model is missing) touches nothing, not even a new subfolder.
+    code, out, err = run_cli("stylize", "--model", str(tmp_path / "missing.keras"), "--input", photo,
+                             "--output_dir", str(output_dir))
+    assert_clean_refusal(code, out, err, "missing.keras")
+    assert sorted(path.name for path in output_dir.iterdir()) == ["photo.png"]
+
+    for expected_folder in (output_dir / "run_2", output_dir / "run_3"):
+        code, out, err = run_cli("stylize", "--model", str(tiny_model_dir), "--input", photo,
+                                 "--output_dir", str(output_dir))
+        assert code == 0, err
+        assert f"results in {expected_folder}/" in out
+        with Image.open(expected_folder / "photo.png") as result:
+            assert result.size == (30, 20)
+    assert (output_dir / "photo.png").read_bytes() == b"an earlier result"
+
+
+def test_export_never_writes_over_an_earlier_export(run_cli, tmp_path, tiny_model_dir):
+    earlier = tiny_model_dir / "export" / "transform_net_float32.tflite"
+    earlier.parent.mkdir()
+    earlier.write_bytes(b"an earlier export")
+    code, out, err = run_cli("export", "--model", str(tiny_model_dir), "--formats", "tflite_float32",
+                             "--check_image", write_picture(tmp_path / "check.png"))
+    assert code == 0, err
+    assert earlier.read_bytes() == b"an earlier export"
+    assert f"to {earlier.parent / 'run_2'}/" in out
+    assert (earlier.parent / "run_2" / "transform_net_float32.tflite").stat().st_size > 1000
 
 
 @pytest.mark.parametrize("case, expected", [
@@ -193,3 +256,200 @@ def test_help_lists_the_commands_and_this_scripts_flags(capsys):
     assert exited.value.code == 0
     out = capsys.readouterr().out
     assert "train     train a transformation network" in out and "--width_multiplier" in out and "--precision" in out
+
+
+# ---------------------------------------------------------------------------
+# training that is interrupted, killed, or finds damaged checkpoints
+# ---------------------------------------------------------------------------
+
+
+def logged_steps(model_dir):
+    return [row["step"] for row in fast_outputs.read_loss_log(model_dir / "losses.csv")]
+
+
+@pytest.fixture
+def training_arguments(tmp_path):
+    """A tiny training command's flags: four synthetic photos, a random VGG19 read only up to conv1_2, 16-pixel crops.
+
+    The shallow loss network halves the time each run takes; these tests are about files, not losses.
+    """
+    train_dir = write_training_folder(tmp_path / "train", count=4)
+    style = write_picture(tmp_path / "style.png", size=(40, 40), seed=9)
+    return ["--weights", "random", "--width_multiplier", "0.25", "--batch_size", "2", "--image_size", "16",
+            "--content_layer", "conv1_2", "--style_layers", "conv1_1:1", "--style_image", style,
+            "--train_dir", str(train_dir), "--output_dir", str(tmp_path / "model")]
+
+
+def start_training(arguments):
+    environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
+    return subprocess.Popen([sys.executable, str(PROJECT_DIR / "fast_main.py"), "train", *arguments],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
+
+
+def interrupt_once_training(process, signal_number):
+    """Sends the signal once the loop runs (the line that says Ctrl-C is safe); returns (stdout, stderr).
+
+    A run that never says so is killed after two minutes rather than left training forever.
+    """
+    watchdog = threading.Timer(120, process.kill)
+    watchdog.start()
+    seen = []
+    try:
+        for line in process.stdout:
+            seen.append(line)
+            if line.startswith("Steps "):
+                process.send_signal(signal_number)
+                break
+        out, err = process.communicate(timeout=120)
+    finally:
+        watchdog.cancel()
+    return "".join(seen) + out, err
+
+
+def test_ctrl_c_and_sigterm_save_a_checkpoint_the_model_and_the_log_and_say_how_to_resume(training_arguments,
+                                                                                        tmp_path):
+    model_dir = tmp_path / "model"
+    arguments = [*training_arguments, "--steps", "100000", "--checkpoint_every", "100000"]
+    process = start_training(arguments)
+    out, err = interrupt_once_training(process, signal.SIGINT)
+    assert process.returncode == 130 and "Traceback" not in err, err
+    first_stop = int(out.split("Interrupted at step ")[1].split()[0])
+    assert first_stop >= 1 and "run the same command again to resume" in out
+    assert (model_dir / "checkpoints" / f"step-{first_stop}.index").is_file()
+    assert (model_dir / "transform_net.keras").is_file()
+    assert logged_steps(model_dir) == list(range(1, first_stop + 1))
+
+    process = start_training(arguments)
+    out, err = interrupt_once_training(process, signal.SIGTERM)
+    assert process.returncode == 143 and "Traceback" not in err, err
+    assert f"Resuming from {model_dir / 'checkpoints' / f'step-{first_stop}'}" in out
+    second_stop = int(out.split("Interrupted at step ")[1].split()[0])
+    assert second_stop > first_stop
+    assert logged_steps(model_dir) == list(range(1, second_stop + 1))
+    record = json.loads((model_dir / "training_config.json").read_text())
+    assert (record["started_from_step"], record["final_step"]) == (first_stop, second_stop)
+
+
+def test_log_lines_give_the_time_per_step_and_the_time_left(tmp_path, capsys):
+    """A resumed run (from step 200) that took 50 s for 100 steps: 0.5 s a step, 900 steps left."""
+    run = types.SimpleNamespace(is_chief=True, start_step=200, total_steps=1200)
+    display = fast_main._TrainingDisplay(run, tmp_path)
+    losses = {"total": 12.5, "content": 2.5, "style": 6.0, "total_variation": 4.0}
+    for step in (299, 300):
+        display.on_progress(fast_training.TrainingProgress(step, 1200, losses, elapsed_seconds=(step - 200) / 2,
+                                                           images_per_second=8.0))
+    assert capsys.readouterr().out == ("Step 300/1200: loss 12.5 (content 2.5, style 6, total variation 4), "
+                                       "8.0 images/s [50 s, 0.50 s/step, ETA 7 min 30 s]\n")
+    assert fast_main._duration(99_900 * 2.5) == "69 h 22 min"
+
+
+def test_a_first_ctrl_c_exit_code_is_130_and_outside_the_loop_it_is_one_line(monkeypatch, capsys):
+    def interrupted(command, flag_values):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fast_main, "run", interrupted)
+    try:
+        code = fast_main.main(["fast_main.py", "stylize"])
+    except KeyboardInterrupt:
+        pytest.fail("the KeyboardInterrupt escaped main(): Python prints a traceback")
+    assert code == 130
+    assert capsys.readouterr().err == "fast_main.py: interrupted\n"
+
+
+class Killed(BaseException):
+    """Stands for the process being killed in the middle of a write."""
+
+
+@pytest.mark.parametrize("killed_while_writing", ["loss log", "checkpoint"])
+def test_a_kill_between_the_writes_of_a_checkpoint_leaves_a_consistent_set(run_cli, training_arguments, tmp_path,
+                                                                           monkeypatch, killed_while_writing):
+    """Killed during the second checkpoint (step 4): the resumed run starts at step 2 and the log has every step."""
+    model_dir = tmp_path / "model"
+    owner, name = {"loss log": (fast_outputs.LossLog, "write"),
+                   "checkpoint": (tf.train.CheckpointManager, "save")}[killed_while_writing]
+    real = getattr(owner, name)
+    calls = []
+
+    def killed_at_the_second_checkpoint(*arguments, **keywords):
+        calls.append(1)
+        if len(calls) == 2:
+            raise Killed()
+        return real(*arguments, **keywords)
+
+    monkeypatch.setattr(owner, name, killed_at_the_second_checkpoint)
+    with pytest.raises(Killed):
+        run_cli("train", *training_arguments, "--steps", "4", "--checkpoint_every", "2")
+    monkeypatch.setattr(owner, name, real)
+
+    code, out, err = run_cli("train", *training_arguments, "--steps", "6", "--checkpoint_every", "2")
+    assert code == 0, err
+    assert f"Resuming from {model_dir / 'checkpoints' / 'step-2'} (step 2 of 6)" in out
+    assert logged_steps(model_dir) == [1, 2, 3, 4, 5, 6]
+
+
+def test_a_damaged_newest_checkpoint_is_skipped_with_a_warning(run_cli, training_arguments, tmp_path):
+    model_dir = tmp_path / "model"
+    assert run_cli("train", *training_arguments, "--steps", "4", "--checkpoint_every", "2")[0] == 0
+    data = model_dir / "checkpoints" / "step-4.data-00000-of-00001"
+    data.write_bytes(data.read_bytes()[: data.stat().st_size // 2])
+    code, out, err = run_cli("train", *training_arguments, "--steps", "6", "--checkpoint_every", "2")
+    assert code == 0, err
+    assert f"Warning: {data}: damaged (Read less bytes than requested); the checkpoint of step 4 is skipped" in err
+    assert f"Resuming from {model_dir / 'checkpoints' / 'step-2'} (step 2 of 6)" in out
+    assert logged_steps(model_dir) == [1, 2, 3, 4, 5, 6]
+
+
+def test_no_intact_checkpoint_is_one_line_naming_the_file(run_cli, training_arguments, tmp_path):
+    checkpoints = tmp_path / "model" / "checkpoints"
+    checkpoints.mkdir(parents=True)
+    (checkpoints / "step-10.index").write_bytes(b"not a table" * 20)
+    (checkpoints / "step-10.data-00000-of-00001").write_bytes(b"")
+    code, out, err = run_cli("train", *training_arguments, "--steps", "20")
+    assert_clean_refusal(code, out, err, f"{checkpoints / 'step-10.index'}: damaged (",
+                         "there is no older checkpoint to resume from")
+    assert sorted(path.name for path in tmp_path.joinpath("model").iterdir()) == ["checkpoints"]
+
+
+def test_a_model_without_checkpoints_is_not_trained_over(run_cli, training_arguments, tmp_path):
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    (model_dir / "transform_net.keras").write_bytes(b"an earlier run's network")
+    (model_dir / "losses.csv").write_text("step,total,content,style,total_variation\n1,5,1,2,2\n")
+    code, out, err = run_cli("train", *training_arguments, "--steps", "2")
+    assert_clean_refusal(code, out, err, str(model_dir), "transform_net.keras and losses.csv", "no checkpoint")
+    assert (model_dir / "transform_net.keras").read_bytes() == b"an earlier run's network"
+
+
+def test_a_checkpoint_of_another_width_is_refused_and_the_refusal_is_the_last_line(run_cli, training_arguments):
+    """In a process of its own: TensorFlow's warnings about a failed restore come when its objects are deleted."""
+    assert run_cli("train", *training_arguments, "--steps", "1")[0] == 0
+    refused = subprocess.run([sys.executable, str(PROJECT_DIR / "fast_main.py"), "train", *training_arguments,
+                              "--steps", "2", "--width_multiplier", "0.5"], capture_output=True, text=True,
+                             env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"), timeout=300)
+    assert refused.returncode == fast_main.EXIT_BAD_INPUT
+    last_line = refused.stderr.splitlines()[-1]
+    assert last_line.startswith("fast_main.py: error: ") and "does not fit this network" in last_line, refused.stderr
+    assert refused.stderr.count("\n") == 1, refused.stderr  # nothing before it, nothing after it
+
+
+def parsed_flags(command, *arguments):
+    fast_main.FLAGS.unparse_flags()
+    fast_main.FLAGS(["fast_main.py", command, *arguments])
+    return fast_main.FLAGS
+
+
+@pytest.mark.skipif(not video.ffmpeg_available(), reason="needs ffmpeg (pip install imageio-ffmpeg)")
+def test_a_damaged_video_is_reported_in_one_clean_line(run_cli, tmp_path, tiny_model_dir):
+    from fast_fixtures import smooth_picture
+
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    good = tmp_path / "good.mp4"
+    video.write_frames(good, (smooth_picture(seed, (32, 24)) for seed in range(5)), frames_per_second=10)
+    (inputs / "clip.mp4").write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    write_picture(inputs / "photo.png", size=(30, 20))
+    code, out, err = run_cli("stylize", "--model", str(tiny_model_dir), "--input", str(inputs), "--output_dir",
+                             str(tmp_path / "out"))
+    assert code == 0 and "photo.png ->" in out
+    assert err.startswith(f"Skipped {inputs / 'clip.mp4'}: cannot be read as a video (") and err.count("\n") == 1
+    assert "moov atom not found" in err and "ffmpeg version" not in err and "configuration" not in err

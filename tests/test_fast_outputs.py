@@ -1,6 +1,7 @@
 """nst.fast_outputs: the loss log across resumed runs, the plot, the model file and where it is found."""
 
 import io
+import stat
 
 import numpy as np
 import pytest
@@ -54,6 +55,11 @@ def test_the_model_is_saved_atomically_and_found_from_its_folder(tmp_path):
     assert fast_outputs.find_model_file(path) == path
     pixels = np.full((1, 8, 8, 3), 100.0, np.float32)
     np.testing.assert_array_equal(transform_net.load_transform_net(path)(pixels).numpy(), model(pixels).numpy())
+
+
+def test_the_model_file_gets_the_permissions_the_umask_gives(tmp_path, umask_027):
+    path = fast_outputs.save_model(transform_net.build_transform_net(1 / 32), tmp_path)
+    assert stat.S_IMODE(path.stat().st_mode) == umask_027
 
 
 def test_finding_a_model_that_is_not_there(tmp_path):

@@ -126,3 +126,16 @@ def test_the_config_checks_its_values():
         fast_stylize.StylizeConfig(model="m", input="i", precision="float16")
     with pytest.raises(config_module.ConfigError, match="input is required"):
         fast_stylize.StylizeConfig(model="m", input="")
+
+
+def test_exports_refuse_bfloat16_and_damaged_ones_are_clear_errors(tmp_path):
+    damaged = tmp_path / "transform_net_float32.tflite"
+    damaged.write_bytes(b"not a flatbuffer" * 10)
+    with pytest.raises(fast_stylize.StylizeError, match="--precision bfloat16 needs a .keras model"):
+        fast_stylize.load_stylizer(damaged, "bfloat16")
+    with pytest.raises(fast_stylize.StylizeError, match="transform_net_float32.tflite: cannot be loaded as an export"):
+        fast_stylize.load_stylizer(damaged)
+    (tmp_path / "saved_model").mkdir()
+    (tmp_path / "saved_model" / "saved_model.pb").write_bytes(b"garbage")
+    with pytest.raises(fast_stylize.StylizeError, match="saved_model: cannot be loaded as an export"):
+        fast_stylize.load_stylizer(tmp_path / "saved_model")

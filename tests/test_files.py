@@ -9,6 +9,7 @@ import pytest
 from nst import files
 from nst.files import (
     OutputError,
+    atomic_path,
     atomic_write,
     prepare_output_directory,
     write_json_atomic,
@@ -76,6 +77,29 @@ def test_atomic_write_gives_ordinary_permissions(tmp_path):
     umask = os.umask(0o022)
     os.umask(umask)
     assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask
+
+
+def test_atomic_path_replaces_the_file_with_the_umasks_permissions(tmp_path, umask_027):
+    target = tmp_path / "clip.gif"
+    target.write_text("old")
+    with atomic_path(target) as temporary:
+        assert temporary.parent == tmp_path and temporary.suffix == ".gif" and temporary != target
+        temporary.write_text("new")
+        assert target.read_text() == "old"
+    assert target.read_text() == "new"
+    assert stat.S_IMODE(target.stat().st_mode) == umask_027
+    assert os.listdir(tmp_path) == ["clip.gif"]
+
+
+def test_atomic_path_failure_keeps_the_old_file_and_leaves_no_temp(tmp_path):
+    target = tmp_path / "model.keras"
+    target.write_text("old")
+    with pytest.raises(Boom):
+        with atomic_path(target) as temporary:
+            temporary.write_text("half")
+            raise Boom()
+    assert target.read_text() == "old"
+    assert os.listdir(tmp_path) == ["model.keras"]
 
 
 def test_atomic_write_rejects_unknown_mode(tmp_path):

@@ -1,5 +1,7 @@
 """nst.video: frames in and out of GIFs and (with ffmpeg) MP4s, frame rates, and clear errors."""
 
+import stat
+
 import numpy as np
 import pytest
 
@@ -49,3 +51,10 @@ def test_unknown_suffixes_and_missing_files_are_clear_errors(tmp_path):
     (tmp_path / "fake.gif").write_text("not a gif")
     with pytest.raises(video.VideoError, match="fake.gif: cannot be read as a video"):
         list(video.read_frames(str(tmp_path / "fake.gif")))
+
+
+@pytest.mark.parametrize("name", ["clip.gif", pytest.param("clip.mp4", marks=needs_ffmpeg)])
+def test_videos_get_the_permissions_the_umask_gives(tmp_path, umask_027, name):
+    path = tmp_path / name
+    video.write_frames(path, iter(frames(size=(16, 16))), frames_per_second=10)
+    assert stat.S_IMODE(path.stat().st_mode) == umask_027
