@@ -69,7 +69,10 @@ def test_finding_a_model_that_is_not_there(tmp_path):
         fast_outputs.find_model_file(tmp_path / "missing.keras")
 
 
-def test_the_record_is_json(tmp_path):
-    path = fast_outputs.write_record(tmp_path, {"config": {"steps": 3}, "replicas": 2})
+def test_the_record_is_json_that_reads_back_equal(tmp_path):
+    import json
+
+    record = {"config": {"steps": 3, "style_layers": {"conv1_1": 1.0}}, "replicas": 2, "weights": "random (é)"}
+    path = fast_outputs.write_record(tmp_path, record)
     assert path.name == "training_config.json"
-    assert '"replicas": 2' in path.read_text()
+    assert json.loads(path.read_text(encoding="utf-8")) == record
