@@ -2,7 +2,6 @@
 
 import json
 import os
-import pathlib
 import sys
 
 # TensorFlow prints start-up chatter on stderr unless told otherwise; keep the
@@ -13,21 +12,15 @@ from absl import app  # noqa: E402
 from absl import flags  # noqa: E402
 
 from nst import config as config_module  # noqa: E402
+from nst import errors  # noqa: E402
 from nst import interrupts  # noqa: E402
 from nst import quiet_tensorflow  # noqa: E402
 
-# nst.config, nst.interrupts and nst.quiet_tensorflow import no TensorFlow, so --help answers at once; the
+# nst.config, nst.errors, nst.interrupts and nst.quiet_tensorflow import no TensorFlow, so --help answers at once; the
 # modules that do are imported inside the functions below, after TensorFlow has been imported quietly.
 
-PROJECT_DIR = pathlib.Path(__file__).resolve().parent
-IMAGES_DIR = PROJECT_DIR / "images"
-DEFAULT_STYLE_LAYERS_TEXT = "conv1_1:0.2,conv2_1:0.2,conv3_1:0.2,conv4_1:0.2,conv5_1:0.2"
-
-EXIT_BAD_INPUT = 1
-EXIT_NON_FINITE = 3
-EXIT_WRITE_FAILED = 5  # a file of the run could not be written (disk full, folder gone or read-only)
-EXIT_ENDED_EARLY = 6  # the optimiser ended before its iterations at a limit (L-BFGS), the image kept
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, the shell's convention; SIGTERM gives 143
+PROGRAM = "nst_main.py"
+IMAGES_DIR = config_module.IMAGES_DIR
 
 # The original Coursera app's flags.
 flags.DEFINE_string("content_image_filename", "village.jpg", "Content image, a file name inside images/.")
@@ -53,7 +46,7 @@ flags.DEFINE_enum("pooling_border", "keep", list(config_module.POOLING_BORDERS),
                   "An odd last row/column at a pooling: keep (pooled by a partial window: TF1 'SAME', Caffe) or drop "
                   "(Keras, torchvision).")
 flags.DEFINE_string("content_layer", "conv4_2", "Content layer (conv4_2, or a Keras name such as block4_conv2).")
-flags.DEFINE_string("style_layers", DEFAULT_STYLE_LAYERS_TEXT, "Style layers with weights, name:weight,...")
+flags.DEFINE_string("style_layers", config_module.layer_weights_text(config_module.DEFAULT_STYLE_LAYERS), "Style layers with weights, name:weight,...")
 # Speed and quality.
 flags.DEFINE_enum("optimizer", "adam", ["adam", "lbfgs"], "adam (Coursera) or lbfgs (L-BFGS-B, pixels kept in 0-255).")
 flags.DEFINE_string("init", "noise", "Start image: noise (Coursera blend), content, style, random, or a path.")
@@ -114,7 +107,7 @@ CONFIG_FLAGS = (
     "adam_epsilon_placement", "lbfgs_variant", "input_normalization", "optimization_space", "clip_each_step", "sizing",
     "features_before_relu", "tv_form", "save_rounding",
 )
-RENAMED_CONFIG_FLAGS = {"download": "allow_download"}
+RENAMED_CONFIG_FLAGS = {"download": "allow_download", **config_module.RENAMED_FIELDS}
 
 
 def _image_paths(path_flag, filename_flag):
@@ -145,160 +138,68 @@ def config_from_flags(flag_values):
     )
 
 
-def _fail(message, exit_code=EXIT_BAD_INPUT):
-    """One line on stderr naming the problem (and, for errors that carry one, a hint line after it)."""
-    print(f"nst_main.py: error: {message}", file=sys.stderr)
-    hint = getattr(message, "hint", None)
-    if hint:
-        print(f"nst_main.py: hint: {hint}", file=sys.stderr)
-    return exit_code
-
-
-def _new_run_setup(flag_values):
-    """Config and folder of a new run; nothing is touched on disk (see _prepare)."""
-    from nst import outputs
-
-    config = config_from_flags(flag_values)
-    output_dir = outputs.choose_output_directory(config.output_dir, flag_values.overwrite)
-    return config, output_dir, None, None
-
-
-def _resume_setup(flag_values):
-    """Config, folder, state and record of the interrupted run in --resume's folder."""
-    from nst import files
-    from nst import outputs
-    from nst import transfer
-
-    output_dir = pathlib.Path(flag_values.resume)
-    record = outputs.load_run_record(output_dir)
-    try:
-        config = config_module.StyleTransferConfig(**record["config"])
-    except (KeyError, TypeError) as error:
-        raise files.OutputError(str(output_dir), f"run.json has no usable config ({error})") from None
-    iteration, image, optimizer_state = outputs.load_resume_state(output_dir)
-    if iteration >= config.total_iterations:
-        raise files.OutputError(str(output_dir), f"this run already finished its {iteration} iterations")
-    return config, output_dir, transfer.ResumeState(iteration, image, optimizer_state), record
-
-
-def _announce(display, config, prepared, output_dir, resume):
+def _announce(display, run):
+    """The run's first lines: the weights, what is painted at which size, and where the files go."""
+    config, prepared = run.config, run.prepared
     if prepared.loaded_weights.warning:
         print(f"Warning: {prepared.loaded_weights.warning}", file=sys.stderr)
     width, height = prepared.content_size(config.image_size)
     display.write(f"Weights: {prepared.loaded_weights.source}")
-    start = f"resuming at iteration {resume.iteration} of {config.total_iterations}" if resume else (
+    start = f"resuming at iteration {run.resume.iteration} of {config.total_iterations}" if run.resume else (
         f"{config.total_iterations} iterations ({config.optimizer})")
     display.write(f"Painting {config.content_image} ({width}×{height}) in the style of {', '.join(config.style_image)}, "
-                  f"{start}; files in {output_dir}/")
+                  f"{start}; files in {run.output_dir}/")
 
 
-def _exit_code(result, recorder, display, stop, final_path):
+def _exit_code(outcome, run, display, stop):
+    """The process exit code of a run's outcome, and the last line it prints."""
+    from nst import outputs
+
+    result, final_path = outcome.result, outcome.final_path
     if result.interrupted:
         display.write(f"Interrupted at iteration {result.iterations}: saved {final_path} and "
-                      f"{recorder.output_dir / 'run.json'}; continue with --resume {recorder.output_dir}")
+                      f"{run.output_dir / outputs.RUN_RECORD_NAME}; continue with --resume {run.output_dir}")
         return 128 + stop.signal_number
     if result.stop_reason:
-        return _fail(f"stopped early: {result.stop_reason}; saved it to {final_path}", EXIT_NON_FINITE)
+        return errors.report(PROGRAM, f"stopped early: {result.stop_reason}; saved it to {final_path}",
+                             errors.EXIT_NON_FINITE)
     evaluations = f", {result.evaluations} cost evaluations" if result.evaluations != result.iterations_run else ""
     timing = f"{result.elapsed_seconds:.1f} s ({result.seconds_per_iteration:.3f} s/iteration{evaluations})"
     if result.ended_early and result.ended_at_limit:
-        return _fail(f"{result.ended_early}; saved the image it reached, after {timing}, to {final_path}",
-                     EXIT_ENDED_EARLY)
+        return errors.report(PROGRAM, f"{result.ended_early}; saved the image it reached, after {timing}, to "
+                                      f"{final_path}", errors.EXIT_ENDED_EARLY)
     if result.ended_early:
         display.write(f"{result.ended_early}.")
     display.write(f"Done in {timing}: {final_path}")
-    return 0
+    return errors.EXIT_OK
 
 
-def _status(result):
-    if result.interrupted:
-        return "interrupted"
-    if result.stop_reason:
-        return "stopped"
-    return "ended_early" if result.ended_at_limit else "finished"
-
-
-def _write_failed(error, recorder):
-    """The exit for a file that could not be written mid-run: one line, and how to continue."""
-    from nst import outputs
-
-    last = recorder.last_snapshot_iteration
-    kept = (f"{outputs.RUN_RECORD_NAME} and the snapshot of iteration {last} are kept"
-            if last is not None else "nothing of this run was written")
-    error.hint = f"{kept}; once the cause is fixed, continue with --resume {recorder.output_dir}"
-    return _fail(error, EXIT_WRITE_FAILED)
-
-
-def _prepare(flag_values):
-    """(config, prepared inputs, output folder, resume state, run record) of the run the flags describe.
-
-    Only once every input is read and the weights are loaded is the output folder created,
-    and with --overwrite the earlier run there removed: a refused run costs nothing.
-    """
-    from nst import files
-    from nst import outputs
-    from nst import transfer
-
-    setup = _resume_setup if flag_values.resume else _new_run_setup
-    config, output_dir, resume, record = setup(flag_values)
-    if flag_values.print_config:
-        return config, None, None, None, None
-    prepared = transfer.prepare(config)
-    output_dir = files.prepare_output_directory(output_dir)
-    if flag_values.overwrite and not flag_values.resume:
-        outputs.clear_previous_run(output_dir)
-    return config, prepared, output_dir, resume, record
-
-
-def run(flag_values):
-    """Runs the style transfer the flags describe; returns the process exit code."""
+def run_from_flags(flag_values):
+    """Runs the style transfer the parsed flags describe; returns the exit code (NSTErrors go to the boundary)."""
     quiet_tensorflow.import_tensorflow_quietly()
-    from nst import files
-    from nst import images
-    from nst import optimize
-    from nst import outputs
     from nst import progress
-    from nst import transfer
-    from nst import weights
+    from nst import runs
 
-    try:
-        config, prepared, output_dir, resume, record = _prepare(flag_values)
-    except (config_module.ConfigError, images.ImageError, weights.WeightsError, files.OutputError) as error:
-        return _fail(error)
-    if flag_values.print_config:
+    if flag_values.print_config:  # never touches a file
+        config = runs.resumed_config(flag_values.resume)[0] if flag_values.resume else config_from_flags(flag_values)
         print(json.dumps(config.to_dict(), indent=2))
-        return 0
-    first_iteration = resume.iteration if resume else 0
-    display = progress.ProgressDisplay(config.total_iterations, first_iteration, quiet=flag_values.quiet)
-    _announce(display, config, prepared, output_dir, resume)
-    recorder = outputs.RunRecorder(output_dir, config, prepared)
-    if record is not None:
-        recorder.resume_from(record, first_iteration)
+        return errors.EXIT_OK
+    if flag_values.resume:
+        run = runs.resumed_run(flag_values.resume)
+    else:
+        run = runs.new_run(config_from_flags(flag_values), flag_values.overwrite)
+    first_iteration = run.resume.iteration if run.resume else 0
+    display = progress.ProgressDisplay(run.config.total_iterations, first_iteration, quiet=flag_values.quiet)
+    _announce(display, run)
     with interrupts.StopRequest() as stop:
-        callbacks = optimize.Callbacks(
-            on_iteration=lambda iteration, costs: (recorder.on_iteration(iteration, costs),
-                                                   display.on_iteration(iteration, costs)),
-            on_snapshot=lambda snapshot: (recorder.on_snapshot(snapshot), display.on_snapshot(snapshot)),
-            should_stop=stop.requested,
-        )
         try:
-            result = transfer.run(config, prepared, callbacks, resume)
+            outcome = runs.execute(run, display.on_iteration, display.on_snapshot, stop.requested)
+        finally:
             display.close()
-            final_path = recorder.finish(result, _status(result))
-        except files.OutputError as error:
-            display.close()
-            return _write_failed(error, recorder)
-    return _exit_code(result, recorder, display, stop, final_path)
+    return _exit_code(outcome, run, display, stop)
 
 
-def main(argv):
-    if len(argv) > 1:
-        return _fail(f"unexpected arguments: {' '.join(argv[1:])} (flags start with --)")
-    try:
-        return run(FLAGS)
-    except KeyboardInterrupt:  # a Ctrl-C before the loop started, or a second one: nothing to save
-        print("nst_main.py: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+main = errors.absl_main(PROGRAM, run_from_flags, FLAGS)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ Speed does not depend on what the network learned, so untrained networks are tim
 engines are what fast_main.py stylize runs: keras_float32 and keras_bfloat16 (a .keras
 model at each --precision), saved_model and tflite_* (the files fast_main.py export writes,
 loaded as stylize loads them); keras_float32_plain is the network's layers as trained,
-without nst.fast_kernels, to show what those save. Each engine is timed in --rounds rounds
+without nst.fast.kernels, to show what those save. Each engine is timed in --rounds rounds
 that alternate between the engines (so that a machine whose load changes slows them
 alike); a round is the median of --runs forward passes, image in memory to image in
 memory, after two warm-up passes; the table gives the median of the rounds. The load
@@ -28,11 +28,12 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from nst import export  # noqa: E402
-from nst import fast_stylize  # noqa: E402
-from nst import outputs  # noqa: E402
+from nst import environment  # noqa: E402
 from nst import quiet_tensorflow  # noqa: E402
-from nst import transform_net  # noqa: E402
+from nst.fast import config as fast_config  # noqa: E402
+from nst.fast import export  # noqa: E402
+from nst.fast import network  # noqa: E402
+from nst.fast import stylize as fast_stylize  # noqa: E402
 
 ENGINES = ("keras_float32", "keras_float32_plain", "keras_bfloat16", "saved_model", "tflite_float32",
            "tflite_float16", "tflite_int8")
@@ -50,8 +51,8 @@ def round_milliseconds(run, pixels, runs):
 
 
 def plain_float32_runner(model):
-    """The network as trained (nst.transform_net's layers, fused normalisation), compiled as Stylizer compiles it."""
-    plain = transform_net.rebuilt(model)
+    """The network as trained (nst.fast.network's layers, fused normalisation), compiled as Stylizer compiles it."""
+    plain = network.rebuilt(model)
     forward = tf.function(lambda pixels: plain(pixels, training=False),
                           input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)])
     return lambda pixels: forward(tf.constant(pixels[np.newaxis])).numpy()[0]
@@ -64,13 +65,13 @@ def engine_runner(model, engine, folder):
     if engine.startswith("keras_"):
         stylizer = fast_stylize.Stylizer(model, engine.removeprefix("keras_"))
         return lambda pixels: stylizer(pixels).pixels
-    saved_model = os.path.join(folder, export.FILENAMES[export.SAVED_MODEL])
+    saved_model = os.path.join(folder, fast_config.FILENAMES[fast_config.SAVED_MODEL])
     if not os.path.isdir(saved_model):
         with quiet_tensorflow.c_stderr_muted():
             export.write_saved_model(model, saved_model)
     path = saved_model
-    if engine != export.SAVED_MODEL:
-        path = os.path.join(folder, export.FILENAMES[engine])
+    if engine != fast_config.SAVED_MODEL:
+        path = os.path.join(folder, fast_config.FILENAMES[engine])
         with quiet_tensorflow.c_stderr_muted(), open(path, "wb") as handle:
             handle.write(export.tflite_bytes(saved_model, engine))
     stylizer = fast_stylize.load_stylizer(path)
@@ -82,14 +83,14 @@ def load_average():
 
 
 def machine_description():
-    cpu = outputs.device_description()["cpu"]
+    cpu = environment.device_description()["cpu"]
     native = "bfloat16 in hardware" if fast_stylize.cpu_supports_bfloat16() else "no native bfloat16"
     return f"{cpu} ({native}), {os.cpu_count()} cores, TensorFlow {tf.__version__}, Keras {keras.__version__}"
 
 
 def time_width(multiplier, engines, pixels, rounds, runs, folder):
     """{engine: median over rounds of each round's median milliseconds} for one width multiplier."""
-    model = transform_net.build_transform_net(multiplier)
+    model = network.build_transform_net(multiplier)
     runners = {engine: engine_runner(model, engine, folder) for engine in engines}
     for run in runners.values():
         for _ in range(WARM_UP_RUNS):
@@ -125,7 +126,7 @@ def main():
     for multiplier in (float(value) for value in arguments.widths.split(",")):
         with tempfile.TemporaryDirectory() as folder:
             model, milliseconds = time_width(multiplier, engines, pixels, arguments.rounds, arguments.runs, folder)
-        channels = "/".join(str(count) for count in transform_net.channel_counts(multiplier))
+        channels = "/".join(str(count) for count in fast_config.channel_counts(multiplier))
         cells = [f"{milliseconds[engine]:.0f}" for engine in engines]
         print(f"| {multiplier:g} | {channels} | {model.count_params():,} | " + " | ".join(cells) + " |", flush=True)
     print()

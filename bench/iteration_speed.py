@@ -9,7 +9,6 @@ Each size's peak memory is measured in a fresh subprocess (ru_maxrss), so sizes 
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -23,9 +22,9 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from nst import config as config_module  # noqa: E402
+from nst import environment  # noqa: E402
 from nst import losses  # noqa: E402
 from nst import optimize  # noqa: E402
-from nst import outputs  # noqa: E402
 from nst import vgg  # noqa: E402
 from nst import weights  # noqa: E402
 
@@ -43,7 +42,7 @@ def time_nst_loop(loaded_weights, content, style, iterations):
     config = config_module.StyleTransferConfig(content_image="-", style_image="-")
     extractor = vgg.FeatureExtractor((config.content_layer, *config.style_layer_names), loaded_weights)
     cost = optimize.CostFunction(
-        extractor, content, style, config.content_layer, config.style_layers, config.alpha, config.beta
+        extractor, content, style, config.content_layer, config.style_layers, config.content_weight, config.style_weight
     )
     start = optimize.initial_image(content, 0.6, 0, loaded_weights.convention.mean_pixel)
     times = {}
@@ -113,7 +112,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--iterations", type=int, default=12)
     arguments = parser.parse_args()
-    print(f"Machine: {outputs.machine_summary()}")
+    print(f"Machine: {environment.machine_summary()}")
     print("| size | nst loop s/iteration | minimal loop s/iteration | nst / minimal | peak memory |")
     print("| --- | --- | --- | --- | --- |")
     rows = []

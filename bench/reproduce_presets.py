@@ -20,7 +20,7 @@ import numpy as np  # noqa: E402
 
 import reproduction_harness as harness  # noqa: E402
 import weight_fixtures  # noqa: E402
-from nst import outputs  # noqa: E402
+from nst import environment  # noqa: E402
 
 
 def _row(preset, run, reference, names, iterations=harness.ITERATIONS):
@@ -110,7 +110,7 @@ def gatys(folder):
 
 
 def main():
-    print(f"Machine: {outputs.machine_summary()}")
+    print(f"Machine: {environment.machine_summary()}")
     print("| preset | start costs | start gradient | iterations | costs, largest over them | image after them (gray levels, mean) |")
     print("| --- | --- | --- | --- | --- | --- |")
     with tempfile.TemporaryDirectory() as folder:

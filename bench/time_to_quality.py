@@ -24,13 +24,13 @@ import tensorflow as tf  # noqa: E402
 
 import weight_fixtures  # noqa: E402  (writes the Keras h5 format the loader reads)
 from nst import config as config_module  # noqa: E402
+from nst import environment  # noqa: E402
 from nst import optimize  # noqa: E402
-from nst import outputs  # noqa: E402
 from nst import transfer  # noqa: E402
+from nst import vgg  # noqa: E402
 from nst import weights as weights_module  # noqa: E402
 
 BASELINE_ITERATIONS = 200
-VGG19_CHANNELS = (64, 64, 128, 128, 256, 256, 256, 256, 512, 512, 512, 512, 512)  # conv1_1 … conv5_1
 
 
 def weights_file(directory):
@@ -45,7 +45,7 @@ def make_config(weights, size, **changes):
     width, height = size
     fields = dict(content_image=os.path.join(ROOT, "images", "village.jpg"),
                   style_image=os.path.join(ROOT, "images", "swirls.jpg"), weights=weights,
-                  image_size=max(width, height), epochs=BASELINE_ITERATIONS, print_every=10_000)
+                  image_size=max(width, height), iterations=BASELINE_ITERATIONS, print_every=10_000)
     return config_module.StyleTransferConfig(**(fields | changes))
 
 
@@ -53,7 +53,7 @@ def trajectory(config, target=None, max_seconds=None):
     """[(seconds, total cost)] after each iteration, stopping early once the cost is below target."""
     prepared = transfer.prepare(config)
     points, started = [], [None]
-    final_scale_first_iteration = (config.scales - 1) * config.epochs
+    final_scale_first_iteration = (config.scales - 1) * config.iterations
 
     def on_iteration(iteration, costs):
         if iteration > final_scale_first_iteration:  # coarse scales' costs are not comparable
@@ -66,7 +66,7 @@ def trajectory(config, target=None, max_seconds=None):
 
     # Tracing and the first step are timed too: a user waits for them as well.
     started[0] = time.perf_counter()
-    transfer.run(config, prepared, optimize.Callbacks(on_iteration=on_iteration, should_stop=should_stop))
+    transfer.transfer_style(config, prepared, optimize.Callbacks(on_iteration=on_iteration, should_stop=should_stop))
     return points
 
 
@@ -84,7 +84,7 @@ def quality_table(weights, size):
         ("Adam, 2 scales", {"scales": 2}),
         ("L-BFGS float32", {"optimizer": "lbfgs"}),
         ("L-BFGS bfloat16", {"optimizer": "lbfgs", "precision": "bfloat16"}),
-        ("L-BFGS bfloat16, 2 scales", {"optimizer": "lbfgs", "precision": "bfloat16", "scales": 2, "epochs": 100}),
+        ("L-BFGS bfloat16, 2 scales", {"optimizer": "lbfgs", "precision": "bfloat16", "scales": 2, "iterations": 100}),
     ]
     print(f"\nTarget: total cost {target:.4g}, reached by Adam float32 after {BASELINE_ITERATIONS} iterations "
           f"in {baseline_seconds:.1f} s ({size[0]}×{size[1]}, noise init).\n")
@@ -104,21 +104,10 @@ def inits_table(weights, size):
     print("\n| init | cost at start | cost after 50 Adam iterations |")
     print("| --- | --- | --- |")
     for init in ("noise", "content", "style", "random"):
-        config = make_config(weights, size, init=init, epochs=50, print_every=50)
+        config = make_config(weights, size, init=init, iterations=50, print_every=50)
         snapshots = []
-        transfer.run(config, transfer.prepare(config), optimize.Callbacks(on_snapshot=snapshots.append))
+        transfer.transfer_style(config, transfer.prepare(config), optimize.Callbacks(on_snapshot=snapshots.append))
         print(f"| {init} | {snapshots[0].costs.total:.4g} | {snapshots[-1].costs.total:.4g} |", flush=True)
-
-
-def iteration_gflop(size):
-    """Forward FLOPs of conv1_1 … conv5_1 (2·H·W·9·C_in·C_out each) times two: the input gradient costs one more."""
-    width, height = size
-    total, channels_in = 0, 3
-    for index, channels_out in enumerate(VGG19_CHANNELS):
-        block = [0, 0, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4][index]
-        total += 2 * (height >> block) * (width >> block) * 9 * channels_in * channels_out
-        channels_in = channels_out
-    return 2 * total / 1e9
 
 
 def matmul_gflops(dtype, size=4096, repeats=10):
@@ -135,7 +124,7 @@ def matmul_gflops(dtype, size=4096, repeats=10):
 
 
 def seconds_per_iteration(weights, size, iterations=8, **changes):
-    config = make_config(weights, size, epochs=iterations + 2, **changes)
+    config = make_config(weights, size, iterations=iterations + 2, **changes)
     points = trajectory(config)
     return (points[-1][0] - points[1][0]) / (len(points) - 2)  # the first two iterations include tracing
 
@@ -146,7 +135,8 @@ def flops_table(weights, size, rounds=3):
         for precision in samples:
             samples[precision].append(seconds_per_iteration(weights, size, precision=precision))
     seconds = {precision: statistics.median(values) for precision, values in samples.items()}
-    gflop = iteration_gflop(size)
+    # The forward pass to conv5_1 and the input gradient, which costs about as much again.
+    gflop = 2 * vgg.convolution_gflop(*size, "conv5_1", config_module.StyleTransferConfig.pooling_border)
     rates = {"float32": matmul_gflops(tf.float32), "bfloat16": matmul_gflops(tf.bfloat16)}
     print(f"\nOne iteration at {size[0]}×{size[1]}: {gflop:.0f} GFLOP (forward to conv5_1 and the input gradient).\n")
     print("| precision | s/iteration (median) | GFLOP/s achieved | matmul GFLOP/s (4096²) | share of matmul rate |")
@@ -190,8 +180,8 @@ def closeness_table(weights, size, iterations=100):
     """How far bfloat16 results are from float32 ones after the same Adam iterations from the same start."""
     results = {}
     for precision in ("float32", "bfloat16"):
-        config = make_config(weights, size, precision=precision, epochs=iterations, print_every=iterations)
-        results[precision] = transfer.run(config, transfer.prepare(config))
+        config = make_config(weights, size, precision=precision, iterations=iterations, print_every=iterations)
+        results[precision] = transfer.transfer_style(config, transfer.prepare(config))
     difference = np.abs(np.clip(results["bfloat16"].image, 0, 255) - np.clip(results["float32"].image, 0, 255))
     cost_ratio = results["bfloat16"].costs.total / results["float32"].costs.total
     print(f"\nbfloat16 against float32 after {iterations} Adam iterations at {size[0]}×{size[1]}: mean "
@@ -218,7 +208,7 @@ def main():
     parser.add_argument("--size", default="400x300")
     arguments = parser.parse_args()
     size = tuple(int(value) for value in arguments.size.split("x"))
-    print(f"Machine: {outputs.machine_summary()}")
+    print(f"Machine: {environment.machine_summary()}")
     with tempfile.TemporaryDirectory() as directory:
         weights = weights_file(directory)
         parts = {"quality": quality_table, "inits": inits_table, "flops": flops_table, "jit": jit_table,

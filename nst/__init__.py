@@ -3,19 +3,20 @@
 import dataclasses
 import pathlib
 
-from nst import keras_registration
-from nst.config import ConfigError, StyleTransferConfig
+from nst.config import StyleTransferConfig
+from nst.errors import ConfigError, NSTError
+from nst.fast import registration
 
-__all__ = ["ConfigError", "StyleTransferConfig", "Progress", "stylize", "stylize_fast"]
+__all__ = ["ConfigError", "NSTError", "StyleTransferConfig", "Progress", "stylize", "stylize_fast"]
 
 # keras.saving.load_model can then read a transform_net.keras in any process that imported nst.
-keras_registration.register_layers_with_keras()
+registration.register_layers_with_keras()
 
 
 def __getattr__(name):
     """nst.stylize_fast, imported on first use: it needs TensorFlow, which `import nst` does not load."""
     if name == "stylize_fast":
-        from nst import fast_api
+        from nst.fast import api as fast_api
 
         return fast_api.stylize_fast
     raise AttributeError(f"module 'nst' has no attribute {name!r}")
@@ -54,11 +55,12 @@ def stylize(content, style, callback=None, preview=False, **config_fields):
     """Paints `content` in the manner of `style`; returns a PIL.Image.Image.
 
     content, style: paths, PIL images or H×W×3 arrays (0–255). config_fields are
-    StyleTransferConfig fields (epochs=, image_size=, weights=, optimizer=, …) with the
-    same defaults as the command line. callback(Progress) is called at every snapshot
+    StyleTransferConfig fields (iterations=, image_size=, weights=, optimizer=, …; the
+    command line's names alpha=, beta=, tv_weight= and epochs= work too) with the same
+    defaults as the command line. callback(Progress) is called at every snapshot
     (every print_every iterations and at the end); preview=True shows the image updating
-    in a Jupyter notebook. Writes no files. Raises ConfigError, nst.images.ImageError,
-    nst.weights.WeightsError on bad input.
+    in a Jupyter notebook. Writes no files. Raises an NSTError (ConfigError,
+    nst.errors.ImageError, nst.errors.WeightsError) on bad input.
     """
     from nst import images
     from nst import optimize
@@ -73,5 +75,6 @@ def stylize(content, style, callback=None, preview=False, **config_fields):
         for listener in listeners:
             listener(progress)
 
-    result = transfer.run(config, prepared, optimize.Callbacks(on_snapshot=on_snapshot if listeners else None))
+    callbacks = optimize.Callbacks(on_snapshot=on_snapshot if listeners else None)
+    result = transfer.transfer_style(config, prepared, callbacks)
     return images.to_pil(result.image, config.save_rounding)

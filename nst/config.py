@@ -1,8 +1,16 @@
 """The one frozen configuration of a style transfer run: defaults, layer names and validation."""
 
 import dataclasses
+import functools
 import math
+import pathlib
 import re
+from nst import errors
+
+# The repository's folders: sample images, and where the weights are looked for first.
+PROJECT_DIR = pathlib.Path(__file__).resolve().parent.parent
+IMAGES_DIR = PROJECT_DIR / "images"
+PRETRAINED_DIR = PROJECT_DIR / "pretrained-model"
 
 # VGG19's convolutions per block; a layer is named conv<block>_<index> as in the
 # Gatys et al. paper and the Coursera model, block<block>_conv<index> in Keras.
@@ -13,7 +21,7 @@ VGG19_LAYER_NAMES = tuple(
     for index in range(1, size + 1)
 )
 
-# The Coursera assignment's choices (../shared/seeds/004): conv4_2 for content,
+# The Coursera (deeplearning.ai) assignment's choices: conv4_2 for content,
 # the first convolution of each block for style, equally weighted.
 DEFAULT_CONTENT_LAYER = "conv4_2"
 DEFAULT_STYLE_LAYERS = (
@@ -62,6 +70,35 @@ _LAYER_PATTERNS = (
 )
 
 
+# Fields renamed to one vocabulary across the project; the old names (the Coursera app's flags) still work.
+RENAMED_FIELDS = {"alpha": "content_weight", "beta": "style_weight", "tv_weight": "total_variation_weight",
+                  "epochs": "iterations"}
+
+# The flags keep the old names, so messages about these fields name the flag a user typed.
+_FLAG_NAMES = {new: old for old, new in RENAMED_FIELDS.items()}
+
+
+def with_current_names(fields):
+    """fields with old names (alpha, beta, tv_weight, epochs) renamed; ConfigError if both names differ."""
+    renamed = dict(fields)
+    for old_name, new_name in RENAMED_FIELDS.items():
+        if old_name in renamed:
+            value = renamed.pop(old_name)
+            if new_name in renamed and renamed[new_name] != value:
+                raise ConfigError(f"{old_name} is {new_name}'s old name: give one of them, not {value!r} and "
+                                  f"{renamed[new_name]!r}")
+            renamed[new_name] = value
+    return renamed
+
+
+def _require_renamed_number(field, value, minimum=None, whole=False):
+    """require_number for a renamed field: the message names the flag first, then the field."""
+    try:
+        require_number(_FLAG_NAMES[field], value, minimum, whole)
+    except ConfigError as error:
+        raise ConfigError(f"{error} (the config's {field})") from None
+
+
 # torch.optim.LBFGS's max_iter: updates per step() call.
 TORCH_LBFGS_UPDATES_PER_CALL = 20
 
@@ -76,8 +113,7 @@ def tutorial_lbfgs_updates(num_steps):
     return TORCH_LBFGS_UPDATES_PER_CALL * (num_steps // TORCH_LBFGS_UPDATES_PER_CALL + 1)
 
 
-class ConfigError(ValueError):
-    """A configuration value that cannot be used; the message names the setting."""
+ConfigError = errors.ConfigError  # one home: nst/errors.py
 
 
 def canonical_layer_name(name):
@@ -122,15 +158,32 @@ def parse_layer_weights(text):
     return tuple(parsed)
 
 
-def _require_finite(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+def layer_weights_text(layers):
+    """(('conv1_1', 0.2), …) as 'conv1_1:0.2,…', the text parse_layer_weights reads (flags' defaults)."""
+    return ",".join(f"{name}:{weight:g}" for name, weight in layers)
+
+
+def require_number(name, value, minimum=None, whole=False, strictly_above=False):
+    """ConfigError unless value is a finite number (a whole one if whole) at least (or above) minimum."""
+    if isinstance(value, bool) or not isinstance(value, int if whole else (int, float)):
+        raise ConfigError(f"{name} must be {'a whole number' if whole else 'a finite number'}, got {value!r}")
+    if not math.isfinite(value):
         raise ConfigError(f"{name} must be a finite number, got {value!r}")
+    if minimum is not None and (value < minimum or (strictly_above and value == minimum)):
+        relation = "above" if strictly_above else "at least"
+        raise ConfigError(f"{name} must be {relation} {minimum}, got {value!r}")
 
 
-def _require_at_least(name, value, minimum):
-    _require_finite(name, value)
-    if value < minimum:
-        raise ConfigError(f"{name} must be at least {minimum}, got {value!r}")
+def require_choice(name, value, choices):
+    """ConfigError unless value is one of choices."""
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+
+
+def require_text(name, value):
+    """ConfigError unless value is a non-empty string (after stripping)."""
+    if not str(value or "").strip():
+        raise ConfigError(f"{name} must not be empty")
 
 
 def _as_path_tuple(value, name):
@@ -147,15 +200,22 @@ def _as_path_tuple(value, name):
     return paths
 
 
-def _require_choice(name, value, choices):
-    if value not in choices:
-        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
-
-
-def _require_integer(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{name} must be a whole number, got {value!r}")
-    _require_at_least(name, value, minimum)
+def validated_style_layers(layers):
+    """Style layers given as 'name:weight,…' text, a dict or pairs -> ((canonical name, float weight), …); ConfigError."""
+    if isinstance(layers, str):
+        layers = parse_layer_weights(layers)
+    elif isinstance(layers, dict):
+        layers = tuple(layers.items())
+    if not layers:
+        raise ConfigError("style_layers is empty: give at least one layer")
+    validated = []
+    for name, weight in layers:
+        require_number(f"style layer weight of {name}", weight, 0)
+        validated.append((canonical_layer_name(name), float(weight)))
+    names = [name for name, _ in validated]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"style_layers names a layer twice: {', '.join(names)}")
+    return tuple(validated)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -169,12 +229,12 @@ class StyleTransferConfig:
     content_image: str
     style_image: str
     output_dir: str = "output"
-    image_size: int = 400  # longest side of the generated image, in pixels
-    epochs: int = 200
+    image_size: int = 400  # size of the generated image in pixels, by the sizing rule (its longest side by default)
+    iterations: int = 200  # per scale (--epochs on the command line, as in the Coursera app)
     print_every: int = 20
     learning_rate: float = 2.0
-    alpha: float = 10.0
-    beta: float = 40.0
+    content_weight: float = 10.0  # α (--alpha)
+    style_weight: float = 40.0  # β (--beta)
     noise_ratio: float = 0.6
     seed: int = 3  # the Coursera notebook draws its noise after np.random.seed(3) (see optimize.initial_image)
     weights: str = "imagenet"
@@ -185,8 +245,8 @@ class StyleTransferConfig:
     allow_download: bool = True  # let Keras download ImageNet weights when none are found locally
     optimizer: str = "adam"
     init: str = "noise"  # noise (Coursera blend), content, style, random, or a path to an image
-    tv_weight: float = 0.0  # total variation of the generated image, in pixel units
-    scales: int = 1  # coarse-to-fine sizes growing by 2× up to image_size; epochs iterations at each
+    total_variation_weight: float = 0.0  # in the optimisation variable's units (--tv_weight)
+    scales: int = 1  # coarse-to-fine sizes growing by 2× up to image_size; `iterations` at each
     precision: str = "float32"  # bfloat16: convolutions in bfloat16, image, Grams and costs in float32
     jit: bool = False  # XLA-compile the cost-and-gradient step
     deterministic: bool = True  # TensorFlow op determinism: same seed and inputs, same image
@@ -211,49 +271,48 @@ class StyleTransferConfig:
     features_before_relu: bool = False  # read the convolutions' outputs before the ReLU (the PyTorch tutorial)
     tv_form: str = "absolute"
     save_rounding: str = "truncate"  # Coursera's save_image: np.clip(...).astype('uint8')
-
     def __post_init__(self):
-        _require_integer("image_size", self.image_size, MIN_IMAGE_SIZE)
-        _require_integer("epochs", self.epochs, 1)
-        _require_integer("print_every", self.print_every, 1)
-        _require_integer("seed", self.seed, 0)
-        _require_finite("learning_rate", self.learning_rate)
+        require_number("image_size", self.image_size, MIN_IMAGE_SIZE, whole=True)
+        _require_renamed_number("iterations", self.iterations, 1, whole=True)
+        require_number("print_every", self.print_every, 1, whole=True)
+        require_number("seed", self.seed, 0, whole=True)
+        require_number("learning_rate", self.learning_rate)
         if self.learning_rate <= 0:
             raise ConfigError(f"learning_rate must be a positive finite number, got {self.learning_rate!r}")
-        _require_at_least("alpha", self.alpha, 0)
-        _require_at_least("beta", self.beta, 0)
-        _require_finite("noise_ratio", self.noise_ratio)
+        _require_renamed_number("content_weight", self.content_weight, 0)
+        _require_renamed_number("style_weight", self.style_weight, 0)
+        require_number("noise_ratio", self.noise_ratio)
         if not 0 <= self.noise_ratio <= 1:
             raise ConfigError(f"noise_ratio must be between 0 and 1, got {self.noise_ratio!r}")
-        _require_choice("pooling", self.pooling, POOLING_MODES)
+        require_choice("pooling", self.pooling, POOLING_MODES)
         for name, choices in (("pooling_border", POOLING_BORDERS), ("lbfgs_variant", LBFGS_VARIANTS),
                               ("adam_epsilon_placement", ADAM_EPSILON_PLACEMENTS),
                               ("input_normalization", INPUT_NORMALIZATIONS),
                               ("optimization_space", OPTIMIZATION_SPACES), ("sizing", SIZING_RULES),
                               ("tv_form", TV_FORMS), ("save_rounding", SAVE_ROUNDINGS)):
-            _require_choice(name, getattr(self, name), choices)
+            require_choice(name, getattr(self, name), choices)
         object.__setattr__(self, "style_image", _as_path_tuple(self.style_image, "style_image"))
         object.__setattr__(self, "style_masks", _as_path_tuple(self.style_masks, "style_masks"))
         if self.style_masks and len(self.style_masks) != len(self.style_image):
             raise ConfigError(f"style_masks: {len(self.style_masks)} masks for {len(self.style_image)} style images; "
                               "give one mask per style image")
         object.__setattr__(self, "style_blend_weights", self._normalised_blend_weights())
-        _require_at_least("style_layer_weight_exp", self.style_layer_weight_exp, 0)
-        _require_finite("style_scale", self.style_scale)
+        require_number("style_layer_weight_exp", self.style_layer_weight_exp, 0)
+        require_number("style_scale", self.style_scale)
         if self.style_scale <= 0:
             raise ConfigError(f"style_scale must be a positive finite number, got {self.style_scale!r}")
-        _require_choice("preserve_colors", self.preserve_colors, COLOR_PRESERVATION_MODES)
-        _require_choice("loss_convention", self.loss_convention, LOSS_CONVENTIONS)
-        _require_finite("adam_beta_1", self.adam_beta_1)
+        require_choice("preserve_colors", self.preserve_colors, COLOR_PRESERVATION_MODES)
+        require_choice("loss_convention", self.loss_convention, LOSS_CONVENTIONS)
+        require_number("adam_beta_1", self.adam_beta_1)
         if not 0 <= self.adam_beta_1 < 1:
             raise ConfigError(f"adam_beta_1 must be in [0, 1), got {self.adam_beta_1!r}")
-        _require_finite("adam_epsilon", self.adam_epsilon)
+        require_number("adam_epsilon", self.adam_epsilon)
         if self.adam_epsilon <= 0:
             raise ConfigError(f"adam_epsilon must be positive, got {self.adam_epsilon!r}")
-        _require_integer("scales", self.scales, 1)
-        _require_at_least("tv_weight", self.tv_weight, 0)
-        _require_choice("optimizer", self.optimizer, OPTIMIZERS)
-        _require_choice("precision", self.precision, PRECISIONS)
+        require_number("scales", self.scales, 1, whole=True)
+        _require_renamed_number("total_variation_weight", self.total_variation_weight, 0)
+        require_choice("optimizer", self.optimizer, OPTIMIZERS)
+        require_choice("precision", self.precision, PRECISIONS)
         if not str(self.init).strip():
             raise ConfigError(f"init must be one of {', '.join(INIT_MODES)} or a path to an image")
         smallest_side = self.image_size / 2 ** (self.scales - 1)
@@ -266,24 +325,7 @@ class StyleTransferConfig:
             raise ConfigError("weights must be 'imagenet', 'random' or a path to a weights file")
         # Frozen dataclass: normalised values are stored once, here, so every reader sees one spelling.
         object.__setattr__(self, "content_layer", canonical_layer_name(self.content_layer))
-        object.__setattr__(self, "style_layers", self._validated_style_layers())
-
-    def _validated_style_layers(self):
-        layers = self.style_layers
-        if isinstance(layers, str):
-            layers = parse_layer_weights(layers)
-        elif isinstance(layers, dict):
-            layers = tuple(layers.items())
-        if not layers:
-            raise ConfigError("style_layers is empty: give at least one layer")
-        validated = []
-        for name, weight in layers:
-            _require_at_least(f"style layer weight of {name}", weight, 0)
-            validated.append((canonical_layer_name(name), float(weight)))
-        names = [name for name, _ in validated]
-        if len(set(names)) != len(names):
-            raise ConfigError(f"style_layers names a layer twice: {', '.join(names)}")
-        return tuple(validated)
+        object.__setattr__(self, "style_layers", validated_style_layers(self.style_layers))
 
     def _normalised_blend_weights(self):
         weights = self.style_blend_weights
@@ -298,7 +340,7 @@ class StyleTransferConfig:
         if len(weights) != len(self.style_image):
             raise ConfigError(f"style_blend_weights: {len(weights)} weights for {len(self.style_image)} style images")
         for weight in weights:
-            _require_at_least("style blend weight", weight, 0)
+            require_number("style blend weight", weight, 0)
         if sum(weights) == 0:
             raise ConfigError("style_blend_weights are all zero: at least one style needs a positive weight")
         return tuple(weight / sum(weights) for weight in weights)
@@ -329,18 +371,24 @@ class StyleTransferConfig:
 
     @property
     def iterations_per_scale(self):
-        """Updates each scale makes: epochs, except for the PyTorch tutorial's L-BFGS loop (see tutorial_lbfgs_updates)."""
+        """Updates each scale makes: iterations, except for the PyTorch tutorial's L-BFGS loop (tutorial_lbfgs_updates)."""
         if self.optimizer == "lbfgs" and self.lbfgs_variant == "torch":
-            return tutorial_lbfgs_updates(self.epochs)
-        return self.epochs
+            return tutorial_lbfgs_updates(self.iterations)
+        return self.iterations
 
     @property
     def total_iterations(self):
         return self.iterations_per_scale * self.scales
 
     def replace(self, **changes):
-        """Returns a validated copy with some fields changed."""
-        return dataclasses.replace(self, **changes)
+        """Returns a validated copy with some fields changed (old field names accepted)."""
+        return dataclasses.replace(self, **with_current_names(changes))
+
+    # The old names, read-only, for code written against them.
+    alpha = property(lambda self: self.content_weight, doc="content_weight's old name (--alpha)")
+    beta = property(lambda self: self.style_weight, doc="style_weight's old name (--beta)")
+    tv_weight = property(lambda self: self.total_variation_weight, doc="total_variation_weight's old name")
+    epochs = property(lambda self: self.iterations, doc="iterations' old name (--epochs)")
 
     def to_dict(self):
         """Plain JSON-ready values, layers as {name: weight}."""
@@ -352,10 +400,24 @@ class StyleTransferConfig:
 
     @classmethod
     def from_preset(cls, preset, **fields):
-        """A config from a named preset's values, with `fields` overriding them."""
+        """A config from a named preset's values, with `fields` overriding them (old field names accepted)."""
         if preset not in PRESETS:
             raise ConfigError(f"unknown preset {preset!r}: choose one of {', '.join(PRESETS)}")
-        return cls(**(PRESETS[preset] | fields))
+        return cls(**(PRESETS[preset] | with_current_names(fields)))
+
+
+# The config is made with the old field names too (run.json files of earlier runs, nst.stylize(alpha=…),
+# StyleTransferConfig(epochs=…) in users' scripts): the generated __init__ is wrapped rather than
+# given InitVars, because dataclasses.replace reads every InitVar back with getattr.
+_generated_init = StyleTransferConfig.__init__
+
+
+@functools.wraps(_generated_init)
+def _init_accepting_old_names(self, *arguments, **fields):
+    _generated_init(self, *arguments, **with_current_names(fields))
+
+
+StyleTransferConfig.__init__ = _init_accepting_old_names
 
 
 # Each preset reproduces one system this project grew from: its network input, optimisation
@@ -375,17 +437,17 @@ PRESETS = {
         "weights": "keras", "input_normalization": "unit_rgb", "optimization_space": "unit",
         "pooling": "max", "pooling_border": "drop", "sizing": "square", "image_size": 400,
         "content_layer": "conv5_4", "init": "noisy_content", "seed": 1, "learning_rate": 0.01,
-        "adam_epsilon": 1e-7, "clip_each_step": True, "epochs": 2501, "print_every": 250,
+        "adam_epsilon": 1e-7, "clip_each_step": True, "iterations": 2501, "print_every": 250,
     },
     # udacity/deep-learning-v2-pytorch, Style_Transfer_Solution.ipynb: torchvision's VGG19, Adam(0.003)
     # on the ImageNet-normalised tensor with PyTorch's ε placement, the shorter side set to
     # min(longest side, 400), the style stretched to the content, 2000 steps.
     "pytorch-udacity": {
         "weights": "torchvision", "optimization_space": "network", "adam_epsilon_placement": "pytorch",
-        "init": "content", "learning_rate": 0.003, "adam_epsilon": 1e-8, "alpha": 1.0, "beta": 1e6,
+        "init": "content", "learning_rate": 0.003, "adam_epsilon": 1e-8, "content_weight": 1.0, "style_weight": 1e6,
         "style_layers": (("conv1_1", 1.0), ("conv2_1", 0.75), ("conv3_1", 0.2), ("conv4_1", 0.2), ("conv5_1", 0.2)),
         "content_layer": "conv4_2", "image_size": 400, "sizing": "udacity", "loss_convention": "pytorch",
-        "pooling": "max", "pooling_border": "drop", "epochs": 2000, "print_every": 400, "save_rounding": "round",
+        "pooling": "max", "pooling_border": "drop", "iterations": 2000, "print_every": 400, "save_rounding": "round",
     },
     # The L-BFGS report, which follows the PyTorch tutorial "Neural Transfer Using PyTorch":
     # torch.optim.LBFGS driven as the tutorial drives it (evaluations counted, the 0–1 image clamped
@@ -395,8 +457,8 @@ PRESETS = {
     # 500 steps. The report's "losses added directly" is the tutorial's style_score + content_score.
     "lbfgs-report": {
         "weights": "torchvision", "optimizer": "lbfgs", "lbfgs_variant": "torch", "optimization_space": "unit",
-        "init": "content", "alpha": 1.0, "beta": 1e6, "loss_convention": "jcjohnson", "features_before_relu": True,
-        "image_size": 512, "sizing": "shorter", "epochs": 500, "print_every": 50, "pooling": "max",
+        "init": "content", "content_weight": 1.0, "style_weight": 1e6, "loss_convention": "jcjohnson", "features_before_relu": True,
+        "image_size": 512, "sizing": "shorter", "iterations": 500, "print_every": 50, "pooling": "max",
         "pooling_border": "drop", "content_layer": "conv2_2",
         "style_layers": (("conv1_1", 1.0), ("conv1_2", 1.0), ("conv2_1", 1.0), ("conv2_2", 1.0), ("conv3_1", 1.0)),
     },
@@ -406,9 +468,9 @@ PRESETS = {
     # the style keeping its own aspect ratio, 10×100 steps.
     "tf-tutorial": {
         "weights": "keras", "optimization_space": "unit", "clip_each_step": True, "content_layer": "conv5_2",
-        "alpha": 1e4, "beta": 1e-2, "tv_weight": 30.0, "learning_rate": 0.02, "adam_beta_1": 0.99,
+        "content_weight": 1e4, "style_weight": 1e-2, "total_variation_weight": 30.0, "learning_rate": 0.02, "adam_beta_1": 0.99,
         "adam_epsilon": 0.1, "image_size": 512, "sizing": "tf_tutorial", "init": "content",
-        "loss_convention": "tf_tutorial", "pooling": "max", "pooling_border": "drop", "epochs": 1000,
+        "loss_convention": "tf_tutorial", "pooling": "max", "pooling_border": "drop", "iterations": 1000,
         "print_every": 100, "style_layers": tuple((f"conv{block}_1", 1 / 5) for block in range(1, 6)),
     },
     # jcjohnson/neural-style's defaults: the Caffe VGG19 (Keras's or MatConvNet's file) fed the
@@ -417,8 +479,8 @@ PRESETS = {
     # start, Torch's image.scale, the style keeping its own aspect ratio.
     "gatys": {
         "content_layer": "conv4_2", "style_layers": tuple((f"conv{block}_1", 1.0) for block in range(1, 6)),
-        "alpha": 5.0, "beta": 100.0, "tv_weight": 1e-3, "tv_form": "squared", "image_size": 512, "pooling": "max",
-        "pooling_border": "keep", "optimizer": "lbfgs", "lbfgs_variant": "lua", "init": "randn", "epochs": 1000,
+        "content_weight": 5.0, "style_weight": 100.0, "total_variation_weight": 1e-3, "tv_form": "squared", "image_size": 512, "pooling": "max",
+        "pooling_border": "keep", "optimizer": "lbfgs", "lbfgs_variant": "lua", "init": "randn", "iterations": 1000,
         "print_every": 100, "loss_convention": "jcjohnson", "input_normalization": "weights_x256",
         "optimization_space": "network", "sizing": "torch_image",
     },

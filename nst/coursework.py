@@ -47,7 +47,7 @@ def check_coursera_tf2(weights, content_image, style_image, allow_download=False
         "coursera-tf2", content_image=content_image, style_image=style_image, weights=weights, epochs=1,
         print_every=1, allow_download=allow_download, **sizes)
     snapshots = {}
-    result = transfer.run(config, transfer.prepare(config),
+    result = transfer.transfer_style(config, transfer.prepare(config),
                           optimize.Callbacks(on_snapshot=lambda snapshot: snapshots.setdefault(snapshot.iteration,
                                                                                               snapshot)))
     return CourseraCheck(first_cost=snapshots[0].costs.total, second_cost=result.costs.total)

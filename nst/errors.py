@@ -70,23 +70,31 @@ class WriteError(OutputError):
 
 
 class TrainingDataError(_PathError):
-    """A folder of training images that cannot be used."""
+    """A folder of training images that cannot feed a run."""
+
+    def __init__(self, folder, problem, hint=None):
+        super().__init__(folder, problem, hint)
+        self.folder = folder
 
 
-class TrainingError(NSTError):
-    """Feed-forward training cannot start or go on (a checkpoint that does not fit, a broken resume)."""
+class FastTrainingError(NSTError):
+    """Feed-forward training cannot start or go on."""
+
+
+class CheckpointError(NSTError):
+    """No training checkpoint can be resumed from, or one does not fit the network; the message names the file."""
 
 
 class DistributionError(NSTError):
     """A tf.distribute setting that cannot be used here."""
 
 
-class NetworkFileError(NSTError):
-    """A trained transformation network file that cannot be read."""
+class TransformNetError(NSTError):
+    """A transformation network (or its file) that cannot be built or read."""
 
 
 class StylizeError(_PathError):
-    """An input or model of feed-forward stylising that cannot be used."""
+    """An input that cannot be stylised by a feed-forward network."""
 
 
 class VideoError(_PathError):
@@ -129,3 +137,15 @@ def run_entry_point(program, function, *arguments):
     except KeyboardInterrupt:
         print(f"{program}: interrupted", file=sys.stderr, flush=True)
         return EXIT_INTERRUPTED
+
+
+def absl_main(program, function, *arguments):
+    """An absl app.run main for a command without positional arguments: run_entry_point(program, function, …)."""
+
+    def main(argv):
+        if len(argv) > 1:
+            return report(program, f"unexpected arguments: {' '.join(argv[1:])} (flags start with --)",
+                          EXIT_BAD_INPUT)
+        return run_entry_point(program, function, *arguments)
+
+    return main

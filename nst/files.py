@@ -5,18 +5,13 @@ import json
 import os
 import pathlib
 import tempfile
+from nst import errors
 
 # Binary for images, text (always UTF-8) for logs and JSON.
 _WRITE_MODES = {"wb": None, "w": "utf-8", "wt": "utf-8"}
 
 
-class OutputError(ValueError):
-    """An output folder cannot be used; the message reads "<folder>: <problem>"."""
-
-    def __init__(self, folder, problem):
-        super().__init__(f"{folder}: {problem}")
-        self.folder = folder
-        self.problem = problem
+OutputError = errors.OutputError
 
 
 @contextlib.contextmanager
@@ -30,49 +25,31 @@ def atomic_write(path, mode="wb"):
     """
     if mode not in _WRITE_MODES:
         raise ValueError(f"atomic_write mode must be one of {sorted(_WRITE_MODES)}, not {mode!r}")
-    target = pathlib.Path(path)
-    temporary = tempfile.NamedTemporaryFile(
-        mode=mode,
-        encoding=_WRITE_MODES[mode],
-        dir=target.parent,
-        prefix=f".{target.name}.",
-        suffix=".tmp",
-        delete=False,
-    )
-    temporary_path = pathlib.Path(temporary.name)
-    try:
-        with temporary:
+    with atomic_path(path, suffix=".tmp") as temporary_path:
+        with open(temporary_path, mode, encoding=_WRITE_MODES[mode]) as temporary:
             yield temporary
-            temporary.flush()
-            # Without fsync a crash soon after the rename can leave an empty file.
-            os.fsync(temporary.fileno())
-        # mkstemp creates files readable only by their owner; give the result
-        # the permissions an ordinary open() would have.
-        os.chmod(temporary_path, 0o666 & ~_current_umask())
-        os.replace(temporary_path, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temporary_path.unlink()
-        raise
-    _sync_directory(target.parent)
 
 
 @contextlib.contextmanager
-def atomic_path(path):
-    """Yield a temporary path beside `path`, with the same suffix, that replaces `path` if the block finishes.
+def atomic_path(path, suffix=None):
+    """Yield a temporary path beside `path` that replaces `path` if the block finishes.
 
     For writers that take a file name rather than a file (Keras's model.save, imageio's
-    video writers, which pick the format from the suffix). The result gets the permissions an
-    ordinary open() would give, as atomic_write's does; if the block raises, the temporary
-    file is removed and any old file at `path` is left as it was.
+    video writers, which pick the format from the suffix: by default the temporary file has
+    `path`'s). The result gets the permissions an ordinary open() would give; if the block
+    raises, the temporary file is removed and any old file at `path` is left as it was.
     """
     target = pathlib.Path(path)
-    descriptor, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=target.suffix)
+    descriptor, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
+                                        suffix=target.suffix if suffix is None else suffix)
     os.close(descriptor)
     temporary_path = pathlib.Path(name)
     try:
         yield temporary_path
+        # Without fsync a crash soon after the rename can leave an empty file.
         _sync_file(temporary_path)
+        # mkstemp creates files readable only by their owner; give the result
+        # the permissions an ordinary open() would have.
         os.chmod(temporary_path, 0o666 & ~_current_umask())
         os.replace(temporary_path, target)
     except BaseException:

@@ -9,15 +9,13 @@ import warnings
 import numpy as np
 from PIL import Image, ImageOps
 
+from nst import errors
+from nst.config import MIN_IMAGE_SIZE
 from nst.files import atomic_write
 
 # Refuse images with more pixels than this before decoding them: 100 megapixels
 # is far beyond what style transfer can use, and a small file can claim more.
 MAX_PIXELS = 100_000_000
-
-# VGG19 halves the image four times before the deepest style layer, so each
-# side needs at least 2**4 pixels to leave one pixel there.
-MIN_SIDE = 16
 
 # Enough of the file to see past an XML declaration, doctype and comments.
 _SNIFF_BYTES = 4096
@@ -31,14 +29,7 @@ _ALPHA_MODES_TO_RGBA = {"RGBA", "LA", "La", "RGBa", "PA"}
 _SAVE_OPTIONS = {"JPEG": {"quality": 95}, "WEBP": {"quality": 95}}
 
 
-class ImageError(ValueError):
-    """An image cannot be used; the message is one line: "<path>: <problem>"."""
-
-    def __init__(self, path, problem):
-        problem = " ".join(str(problem).split())  # Pillow's details may hold newlines.
-        super().__init__(f"{path}: {problem}")
-        self.path = path
-        self.problem = problem
+ImageError = errors.ImageError
 
 
 def read_image(path):
@@ -93,15 +84,15 @@ def resize_to_size(image, size):
 
 
 def check_size_for_vgg(image, path):
-    """Raise ImageError if either side of `image` is below MIN_SIDE pixels."""
+    """Raise ImageError if either side of `image` is below MIN_IMAGE_SIZE pixels."""
     width, height = image.size
-    if min(width, height) >= MIN_SIDE:
+    if min(width, height) >= MIN_IMAGE_SIZE:
         return
-    shape = "small" if max(width, height) < MIN_SIDE else "thin"
+    shape = "small" if max(width, height) < MIN_IMAGE_SIZE else "thin"
     raise ImageError(
         path,
         f"too {shape} for VGG19 after resizing to {width}×{height} pixels; "
-        f"each side needs at least {MIN_SIDE} pixels",
+        f"each side needs at least {MIN_IMAGE_SIZE} pixels",
     )
 
 

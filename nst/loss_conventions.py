@@ -60,9 +60,9 @@ def tf_tutorial_gram_style_cost(style_gram, generated_activations):
     return tf.reduce_mean(tf.square(tf_tutorial_gram_matrix(generated_activations) - style_gram))
 
 
-# The PyTorch notebook of the project's seeds (../shared/seeds/000 and 003):
+# The Udacity-style PyTorch style-transfer notebook ("stype_transfer", a Colab notebook on GitHub):
 # content mean((target − input)²), and per layer mean((G_target − G)²) / (d·h·w)
-# with the un-normalised Gram XᵀX of the h·w × d features. (The seed's notes
+# with the un-normalised Gram XᵀX of the h·w × d features. (The notebook's notes
 # also write XᵀX/N; the d·h·w division plays that part, so the Gram itself
 # stays un-normalised.) It handles one image (batch 1); for a larger batch the
 # mean runs over all batch×C×C entries.

@@ -65,9 +65,9 @@ def style_cost(style_activations, generated_activations, layer_weights):
     return tf.add_n(costs)
 
 
-def total_cost(J_content, J_style, alpha=10, beta=40):
-    """J = α·J_content + β·J_style (names as in the Coursera assignment)."""
-    return alpha * J_content + beta * J_style
+def total_cost(content_cost, style_cost, content_weight=10, style_weight=40):
+    """J = α·J_content + β·J_style: the Coursera assignment's total, α the content weight and β the style weight."""
+    return content_weight * content_cost + style_weight * style_cost
 
 
 def total_variation_cost(images):

@@ -183,12 +183,13 @@ class CostFunction:
     variable they optimise.
     """
 
-    def __init__(self, extractor, content_pixels, style, content_layer, style_layers, alpha, beta,
-                 tv_weight=0.0, convention=loss_conventions.COURSERA, space=None, tv_form="absolute"):
+    def __init__(self, extractor, content_pixels, style, content_layer, style_layers, content_weight, style_weight,
+                 total_variation_weight=0.0, convention=loss_conventions.COURSERA, space=None, tv_form="absolute"):
         self.extractor = extractor
         self.content_layer = content_layer
         self.style_layers = tuple(style_layers)  # ((name, weight), ...)
-        self.alpha, self.beta, self.tv_weight = float(alpha), float(beta), float(tv_weight)
+        self.content_weight, self.style_weight = float(content_weight), float(style_weight)
+        self.total_variation_weight = float(total_variation_weight)
         self.convention = convention
         self.space = space or image_space_module.image_space("pixels")
         self.tv_cost = losses.squared_total_variation_cost if tv_form == "squared" else losses.total_variation_cost
@@ -248,9 +249,9 @@ class CostFunction:
                 generated = activations[name] if root_mask is None else activations[name] * root_mask
                 style_costs.append(blend_weight * layer_weight * self.convention.gram_style_cost(gram, generated))
         style = tf.add_n(style_costs)
-        total = losses.total_cost(content, style, self.alpha, self.beta)
-        tv = self.tv_cost(image_batch) if self.tv_weight else tf.constant(0.0)
-        return {"total": total + self.tv_weight * tv, "content": content, "style": style, "tv": tv}
+        total = losses.total_cost(content, style, self.content_weight, self.style_weight)
+        tv = self.tv_cost(image_batch) if self.total_variation_weight else tf.constant(0.0)
+        return {"total": total + self.total_variation_weight * tv, "content": content, "style": style, "tv": tv}
 
 
 def make_cost_and_gradient(cost_function, jit=False):
@@ -360,20 +361,38 @@ def run_adam(cost_function, start_image, iterations, learning_rate, print_every,
     def state():
         return tuple(variable.numpy() for variable in optimizer.variables)
 
+    def step_costs(iteration):
+        costs, applied = step()
+        return Costs.from_tensors(costs), bool(applied)
+
+    return run_update_loop(
+        step_costs, pixels, state, lambda: Costs.from_tensors(cost_and_gradient(tf.convert_to_tensor(image))[0]),
+        iterations, print_every, callbacks, first_iteration, non_finite="the cost or its update")
+
+
+def run_update_loop(step, read_image, read_state, final_costs, iterations, print_every, callbacks=Callbacks(),
+                    first_iteration=0, non_finite="the cost"):
+    """The loop of a one-update-per-step optimiser (Adam here, torch.optim.Adam in nst.compare): an OptimizationResult.
+
+    step(iteration) makes one update and returns (Costs of the image it started from, whether
+    the update was applied: False when the cost or gradient was non-finite, which ends the run
+    and keeps the image whose cost it was). read_image() and read_state() give the current
+    image (H×W×3 pixels) and optimiser state; final_costs() the current image's Costs.
+    callbacks.on_snapshot gets iterations first_iteration, multiples of print_every and the end.
+    """
     started = time.perf_counter()
     stop_reason, interrupted, iteration = None, False, first_iteration
     while iteration < iterations:
         snapshot_due = iteration % print_every == 0 or iteration == first_iteration
         # The step returns the costs of the image it starts from, so a snapshot pairs
         # that image (copied before the update) with those costs: no extra forward pass.
-        image_before = pixels() if snapshot_due else None
-        state_before = state() if snapshot_due else ()
-        costs, applied = step()
-        costs = Costs.from_tensors(costs)
+        image_before = read_image() if snapshot_due else None
+        state_before = read_state() if snapshot_due else ()
+        costs, applied = step(iteration)
         if snapshot_due:
             callbacks.snapshot(Snapshot(iteration, image_before, costs, time.perf_counter() - started, state_before))
-        if not bool(applied):
-            stop_reason = f"the cost or its update became non-finite at iteration {iteration}; kept the last finite image"
+        if not applied:
+            stop_reason = f"{non_finite} became non-finite at iteration {iteration}; kept the last finite image"
             break
         iteration += 1
         callbacks.iteration_done(iteration, costs)
@@ -381,9 +400,8 @@ def run_adam(cost_function, start_image, iterations, learning_rate, print_every,
             interrupted = iteration < iterations
             break
     elapsed = time.perf_counter() - started
-    final_costs = Costs.from_tensors(cost_and_gradient(tf.convert_to_tensor(image))[0])
-    result = OptimizationResult(pixels(), final_costs, iteration, iteration - first_iteration, elapsed,
-                                stop_reason, iteration - first_iteration, state(), interrupted)
+    result = OptimizationResult(read_image(), final_costs(), iteration, iteration - first_iteration, elapsed,
+                                stop_reason, iteration - first_iteration, read_state(), interrupted)
     if stop_reason is None:
-        callbacks.snapshot(Snapshot(iteration, result.image, final_costs, elapsed, result.optimizer_state))
+        callbacks.snapshot(Snapshot(iteration, result.image, result.costs, elapsed, result.optimizer_state))
     return result

@@ -7,13 +7,14 @@ import io
 import json
 import os
 import pathlib
-import platform
 import re
 import time
 
 import numpy as np
 import PIL.Image
 
+from nst import environment
+from nst import errors
 from nst import files
 from nst import images
 
@@ -32,12 +33,12 @@ GIF_FRAME_MILLISECONDS = 250
 
 @contextlib.contextmanager
 def _writing(path):
-    """Turns an OSError while writing path (disk full, read-only, the folder gone) into an OutputError naming it."""
+    """Turns an OSError while writing path (disk full, read-only, the folder gone) into a WriteError naming it."""
     try:
         yield
     except OSError as error:
         reason = error.strerror or str(error)
-        raise files.OutputError(str(path), f"cannot be written ({reason})") from error
+        raise errors.WriteError(str(path), f"cannot be written ({reason})") from error
 
 
 def _costs_record(costs):
@@ -90,6 +91,15 @@ def choose_output_directory(requested, overwrite=False):
     return requested / f"run_{number}"
 
 
+def new_output_directory(requested):
+    """The folder a stylize or export run writes into, created: requested, or its first free run_N subfolder.
+
+    As for a style transfer run, a folder that holds earlier results is never written over. Called
+    once every input has been read, so a refused run changes nothing on disk.
+    """
+    return files.prepare_output_directory(choose_output_directory(requested))
+
+
 def clear_previous_run(folder):
     """Removes an earlier run's files (images, run.json, resume state, animation, plots) from folder; keeps the rest.
 
@@ -114,40 +124,6 @@ def file_sha256(path):
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def _library_versions():
-    import absl
-    import keras
-    import scipy
-    import tensorflow as tf
-
-    return {"python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__,
-            "numpy": np.__version__, "pillow": PIL.__version__, "scipy": scipy.__version__,
-            "absl": getattr(absl, "__version__", "unknown")}
-
-
-def device_description():
-    """The processor, its core count and any accelerators TensorFlow sees, for run records and benchmarks."""
-    import tensorflow as tf
-
-    processor = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            processor = next(line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    accelerators = [device.name for device in tf.config.list_physical_devices() if device.device_type != "CPU"]
-    return {"cpu": processor, "cpu_count": os.cpu_count(), "accelerators": accelerators}
-
-
-def machine_summary():
-    """One line for benchmark tables: processor, cores, accelerators, TensorFlow version."""
-    import tensorflow as tf
-
-    device = device_description()
-    accelerators = f", {', '.join(device['accelerators'])}" if device["accelerators"] else ""
-    return f"{device['cpu']}, {device['cpu_count']} cores{accelerators}, TensorFlow {tf.__version__}"
 
 
 def _input_record(path):
@@ -215,8 +191,8 @@ class RunRecorder:
             "weights": {"source": weights.source, "path": weights.path,
                         "sha256": file_sha256(weights.path) if weights.path else None},
             "seed": self.config.seed,
-            "versions": _library_versions(),
-            "device": device_description(),
+            "versions": environment.library_versions(environment.RUN_LIBRARIES),
+            "device": environment.device_description(),
         }
 
     def resume_from(self, record, iteration):
@@ -238,7 +214,7 @@ class RunRecorder:
         self.history.append({"iteration": iteration, **_costs_record(costs)})
 
     def on_snapshot(self, snapshot):
-        """Writes the snapshot's image, the resume state and run.json; OutputError naming the file if one fails."""
+        """Writes the snapshot's image, the resume state and run.json; WriteError naming the file if one fails."""
         path = snapshot_path(self.output_dir, snapshot.iteration)
         with _writing(path):
             images.save_image(snapshot.image, path, self.config.save_rounding)
@@ -251,7 +227,7 @@ class RunRecorder:
         self.snapshots = snapshots
 
     def write_record(self, result=None, snapshots=None):
-        """Rewrites run.json atomically; OutputError naming it if the write fails."""
+        """Rewrites run.json atomically; WriteError naming it if the write fails."""
         wall_seconds = self.previous_wall_seconds + time.time() - self.started
         record = dict(self._static_record, status=self.status, wall_seconds=round(wall_seconds, 3),
                       snapshots=self.snapshots if snapshots is None else snapshots, history=self.history)
@@ -267,7 +243,7 @@ class RunRecorder:
     def finish(self, result, status):
         """Saves the final image, resume state and run.json; for a finished run also the animation, plot, summary.
 
-        Raises OutputError naming the file that could not be written.
+        Raises WriteError naming the file that could not be written.
         """
         with _writing(final_image_path(self.output_dir)):
             images.save_image(result.image, final_image_path(self.output_dir), self.config.save_rounding)

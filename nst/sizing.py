@@ -100,9 +100,9 @@ def style_pixels(image, rule, content_shape_size, target, style_scale=1.0):
     """
     if rule in ("tf_tutorial", "torch_image"):
         own_target = math.ceil(style_scale * target) if rule == "torch_image" else round(style_scale * target)
-        size = content_size(image.size, rule, max(images.MIN_SIDE, own_target))
+        size = content_size(image.size, rule, max(config_module.MIN_IMAGE_SIZE, own_target))
     else:
-        size = tuple(max(images.MIN_SIDE, round(side * style_scale)) for side in content_shape_size)
+        size = tuple(max(config_module.MIN_IMAGE_SIZE, round(side * style_scale)) for side in content_shape_size)
     return resize(image, rule, size)
 
 

@@ -181,7 +181,7 @@ def build_cost_function(config, extractor, inputs):
     """The cost of one scale: the config's losses against this scale's content and style targets."""
     return optimize.CostFunction(
         extractor, inputs.network_content, inputs.style_targets, config.content_layer,
-        config.effective_style_layers, config.alpha, config.beta, config.tv_weight,
+        config.effective_style_layers, config.content_weight, config.style_weight, config.total_variation_weight,
         loss_conventions.get_loss_convention(config.loss_convention),
         space=image_space.image_space(config.optimization_space, extractor.convention), tv_form=config.tv_form,
     )
@@ -202,7 +202,7 @@ def _presenting_callbacks(config, inputs, callbacks):
 def _optimise_scale(config, cost_function, start, first_iteration, last_iteration, callbacks, optimizer_state):
     if config.optimizer == "lbfgs":
         if config.lbfgs_variant == "torch":  # the tutorial's loop counts closure calls (num_steps), not updates
-            last_iteration = first_iteration + config.epochs
+            last_iteration = first_iteration + config.iterations
         return lbfgs.run_lbfgs(cost_function, start, last_iteration, config.print_every, callbacks,
                                first_iteration, config.jit, config.lbfgs_variant)
     return optimize.run_adam(cost_function, start, last_iteration, config.learning_rate, config.print_every,
@@ -234,10 +234,10 @@ def _start_of_scale(config, prepared, inputs, resume, previous_image, first, net
     return start, first, optimizer_state
 
 
-def run(config, prepared, callbacks=optimize.Callbacks(), resume=None):
+def transfer_style(config, prepared, callbacks=optimize.Callbacks(), resume=None):
     """Optimises the generated image at each scale, coarse to fine; returns an optimize.OptimizationResult.
 
-    Iterations are numbered across scales (scale k covers k·epochs … (k+1)·epochs). With
+    Iterations are numbered across scales (scale k covers k·n … (k+1)·n, n = config.iterations_per_scale). With
     resume, the scales already finished are skipped and the run continues from resume's
     image and Adam state. The result's image is presented (colours, mask); raw_image is
     what was optimised.

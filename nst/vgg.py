@@ -19,6 +19,31 @@ def _deepest(layer_names):
     return max((config_module.canonical_layer_name(name) for name in layer_names), key=order.index)
 
 
+def channel_count(layer_name):
+    """Output channels of a VGG19 convolution: 64 in block 1, doubling each block up to 512."""
+    block = int(config_module.canonical_layer_name(layer_name)[len("conv")])
+    return 64 * 2 ** min(block - 1, 3)
+
+
+def convolution_gflop(width, height, deepest_layer="conv5_1", pooling_border="keep"):
+    """GFLOP of one forward pass from conv1_1 to deepest_layer on a width×height image (2·H·W·9·C_in·C_out each).
+
+    The input gradient of an iteration costs about as much again. Each pooling halves the
+    sides, rounding up when it keeps an odd border row or column ('keep') and down when not.
+    """
+    total, channels_in, block_width, block_height, previous_block = 0, 3, width, height, 1
+    for name in _layers_in_order(config_module.canonical_layer_name(deepest_layer)):
+        block = int(name[len("conv")])
+        if block != previous_block:
+            rounding = 1 if pooling_border == "keep" else 0
+            block_width, block_height = (block_width + rounding) // 2, (block_height + rounding) // 2
+            previous_block = block
+        channels_out = channel_count(name)
+        total += 2 * block_height * block_width * 9 * channels_in * channels_out
+        channels_in = channels_out
+    return total / 1e9
+
+
 def build_vgg19_model(layer_names, pooling="avg", precision="float32", pooling_border="drop", before_relu=False):
     """A Keras model from network input to {canonical layer name: activation} for layer_names.
 
@@ -54,7 +79,7 @@ def build_vgg19_model(layer_names, pooling="avg", precision="float32", pooling_b
             tensor = pooling_layer(pool_size=2, strides=2, padding=padding, name=f"block{previous_block}_pool",
                                    dtype=policy)(tensor)
             previous_block = block
-        filters = 64 * 2 ** min(block - 1, 3)
+        filters = channel_count(name)
         # conv1_1 stays in float32 whatever the precision: bfloat16 would round the input pixels
         # (8 significant bits: steps of 0.5–1 near ±128), making the cost a staircase in the
         # pixels that L-BFGS's line search cannot follow. With 3 input channels it is <0.1 % of the work.

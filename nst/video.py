@@ -8,6 +8,7 @@ import imageio
 import imageio.v3 as iio
 import numpy as np
 
+from nst import errors
 from nst import files
 
 GIF_SUFFIX = ".gif"
@@ -16,13 +17,7 @@ VIDEO_SUFFIXES = (GIF_SUFFIX, *FFMPEG_SUFFIXES)
 DEFAULT_FRAMES_PER_SECOND = 25.0  # when a file does not say
 
 
-class VideoError(ValueError):
-    """A video that cannot be read or written; the message reads "<path>: <problem>"."""
-
-    def __init__(self, path, problem):
-        super().__init__(f"{path}: {problem}")
-        self.path = path
-        self.problem = problem
+VideoError = errors.VideoError
 
 
 def is_video_path(path):

@@ -79,7 +79,7 @@ def run_preset(preset, content_path, style_path, weights_path, start_pixels=None
     values = cost_function.space.from_pixels(start_pixels)[np.newaxis]
     costs, gradient = optimize.make_cost_and_gradient(cost_function)(tf.constant(values, tf.float32))
     snapshots = {}
-    result = transfer.run(config, prepared, optimize.Callbacks(on_snapshot=lambda s: snapshots.setdefault(s.iteration, s)),
+    result = transfer.transfer_style(config, prepared, optimize.Callbacks(on_snapshot=lambda s: snapshots.setdefault(s.iteration, s)),
                           transfer.ResumeState(0, start_pixels))
     return PresetRun(config, start_pixels, {name: float(value) for name, value in costs.items()},
                      gradient.numpy(), snapshots, result)

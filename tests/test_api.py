@@ -46,6 +46,6 @@ def test_bad_settings_and_inputs_raise_clear_errors(tmp_path, content_array):
 def test_config_defaults_are_shared_with_the_command_line():
     import nst_main
 
-    assert nst_main.FLAGS["epochs"].default == nst.StyleTransferConfig.__dataclass_fields__["epochs"].default
+    assert nst_main.FLAGS["epochs"].default == nst.StyleTransferConfig.__dataclass_fields__["iterations"].default
     assert nst_main.FLAGS["learning_rate"].default == nst.StyleTransferConfig.__dataclass_fields__[
         "learning_rate"].default

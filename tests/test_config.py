@@ -15,8 +15,8 @@ def make_config(**changes):
 
 def test_defaults_are_the_coursera_assignment():
     config = make_config()
-    assert (config.alpha, config.beta, config.learning_rate) == (10.0, 40.0, 2.0)
-    assert (config.epochs, config.noise_ratio, config.image_size) == (200, 0.6, 400)
+    assert (config.content_weight, config.style_weight, config.learning_rate) == (10.0, 40.0, 2.0)
+    assert (config.iterations, config.noise_ratio, config.image_size) == (200, 0.6, 400)
     assert config.content_layer == "conv4_2"
     assert config.style_layers == tuple((f"conv{block}_1", 0.2) for block in range(1, 6))
     assert config.pooling == "avg"
@@ -26,7 +26,7 @@ def test_defaults_are_the_coursera_assignment():
 
 def test_config_is_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
-        make_config().alpha = 1.0
+        make_config().content_weight = 1.0
 
 
 @pytest.mark.parametrize("name", ["conv4_2", "relu4_2", "block4_conv2", " Block4_Conv2 "])
@@ -101,7 +101,7 @@ def test_bad_values_are_refused_with_the_setting_named(changes, message):
 
 def test_replace_validates_again():
     config = make_config()
-    assert config.replace(epochs=3).epochs == 3
+    assert config.replace(epochs=3).iterations == 3
     with pytest.raises(ConfigError):
         config.replace(epochs=0)
 
@@ -142,26 +142,26 @@ def test_scales_grow_by_two_up_to_the_image_size():
 
 def test_presets_resolve_to_their_documented_values():
     udacity = StyleTransferConfig.from_preset("pytorch-udacity", content_image="c", style_image="s")
-    assert (udacity.init, udacity.alpha, udacity.beta, udacity.loss_convention) == ("content", 1.0, 1e6, "pytorch")
+    assert (udacity.init, udacity.content_weight, udacity.style_weight, udacity.loss_convention) == ("content", 1.0, 1e6, "pytorch")
     assert (udacity.learning_rate, udacity.optimization_space, udacity.adam_epsilon_placement) == (
         0.003, "network", "pytorch")
-    assert (udacity.weights, udacity.sizing, udacity.epochs, udacity.pooling_border) == (
+    assert (udacity.weights, udacity.sizing, udacity.iterations, udacity.pooling_border) == (
         "torchvision", "udacity", 2000, "drop")
     assert dict(udacity.style_layers) == {"conv1_1": 1.0, "conv2_1": 0.75, "conv3_1": 0.2, "conv4_1": 0.2,
                                           "conv5_1": 0.2}
     report = StyleTransferConfig.from_preset("lbfgs-report", content_image="c", style_image="s")
-    assert (report.optimizer, report.lbfgs_variant, report.init, report.alpha, report.beta) == (
+    assert (report.optimizer, report.lbfgs_variant, report.init, report.content_weight, report.style_weight) == (
         "lbfgs", "torch", "content", 1.0, 1e6)
-    assert (report.image_size, report.epochs, report.sizing, report.features_before_relu) == (512, 500, "shorter", True)
+    assert (report.image_size, report.iterations, report.sizing, report.features_before_relu) == (512, 500, "shorter", True)
     assert report.content_layer == "conv2_2" and report.loss_convention == "jcjohnson"
     assert report.total_iterations == 520  # the tutorial's loop: 26 step() calls of 20 updates for 500 steps
     tutorial = StyleTransferConfig.from_preset("tf-tutorial", content_image="c", style_image="s")
-    assert (tutorial.content_layer, tutorial.alpha, tutorial.beta) == ("conv5_2", 1e4, 1e-2)
+    assert (tutorial.content_layer, tutorial.content_weight, tutorial.style_weight) == ("conv5_2", 1e4, 1e-2)
     assert (tutorial.learning_rate, tutorial.adam_beta_1, tutorial.adam_epsilon) == (0.02, 0.99, 0.1)
-    assert (tutorial.tv_weight, tutorial.optimization_space, tutorial.clip_each_step) == (30.0, "unit", True)
+    assert (tutorial.total_variation_weight, tutorial.optimization_space, tutorial.clip_each_step) == (30.0, "unit", True)
     assert (tutorial.image_size, tutorial.sizing, tutorial.weights) == (512, "tf_tutorial", "keras")
     gatys = StyleTransferConfig.from_preset("gatys", content_image="c", style_image="s")
-    assert (gatys.content_layer, gatys.alpha, gatys.beta, gatys.tv_weight) == ("conv4_2", 5.0, 100.0, 1e-3)
+    assert (gatys.content_layer, gatys.content_weight, gatys.style_weight, gatys.total_variation_weight) == ("conv4_2", 5.0, 100.0, 1e-3)
     assert (gatys.image_size, gatys.pooling, gatys.pooling_border) == (512, "max", "keep")
     assert (gatys.lbfgs_variant, gatys.tv_form, gatys.init, gatys.input_normalization) == (
         "lua", "squared", "randn", "weights_x256")
@@ -171,9 +171,9 @@ def test_presets_resolve_to_their_documented_values():
         "keras", "unit_rgb", "unit")
     assert (students.content_layer, students.learning_rate, students.adam_epsilon, students.clip_each_step) == (
         "conv5_4", 0.01, 1e-7, True)
-    assert (students.sizing, students.image_size, students.init, students.epochs, students.print_every) == (
+    assert (students.sizing, students.image_size, students.init, students.iterations, students.print_every) == (
         "square", 400, "noisy_content", 2501, 250)
-    assert (students.pooling, students.pooling_border, students.alpha, students.beta) == ("max", "drop", 10.0, 40.0)
+    assert (students.pooling, students.pooling_border, students.content_weight, students.style_weight) == ("max", "drop", 10.0, 40.0)
 
 
 def test_coursera_defaults_reproduce_the_tf1_assignment():
@@ -197,7 +197,7 @@ def test_coursera_preset_is_the_defaults():
 
 def test_explicit_fields_override_a_preset():
     config = StyleTransferConfig.from_preset("gatys", content_image="c", style_image="s", image_size=256)
-    assert config.image_size == 256 and config.beta == 100.0
+    assert config.image_size == 256 and config.style_weight == 100.0
 
 
 def test_unknown_preset_is_refused():

@@ -11,9 +11,9 @@ from PIL import Image, ImageFile
 
 from image_fixtures import png_claiming_size
 from nst import images
+from nst.config import MIN_IMAGE_SIZE
 from nst.images import (
     MAX_PIXELS,
-    MIN_SIDE,
     ImageError,
     check_size_for_vgg,
     read_image,
@@ -66,9 +66,9 @@ def test_the_limits_are_a_hundred_megapixels_and_sixteen_pixels_a_side(tmp_path)
     assert MAX_PIXELS == 10_000 * 10_000 and "truncated or corrupt" in refusal(path)
     path.write_bytes(png_claiming_size(10_000, 10_001))
     assert "too large (10000×10001 = 100,010,000 pixels" in refusal(path)
-    check_size_for_vgg(Image.new("RGB", (MIN_SIDE, 200)), "sixteen.png")
+    check_size_for_vgg(Image.new("RGB", (MIN_IMAGE_SIZE, 200)), "sixteen.png")
     with pytest.raises(ImageError, match="too thin for VGG19"):
-        check_size_for_vgg(Image.new("RGB", (MIN_SIDE - 1, 200)), "fifteen.png")
+        check_size_for_vgg(Image.new("RGB", (MIN_IMAGE_SIZE - 1, 200)), "fifteen.png")
 
 
 # Reading: colour modes

@@ -99,7 +99,7 @@ def test_style_cost_refuses_mismatched_lengths(random_activations):
 
 def test_total_cost_defaults_are_coursera():
     assert float(losses.total_cost(2.0, 3.0)) == 10 * 2 + 40 * 3
-    assert float(losses.total_cost(2.0, 3.0, alpha=1, beta=0.5)) == 3.5
+    assert float(losses.total_cost(2.0, 3.0, content_weight=1, style_weight=0.5)) == 3.5
 
 
 def test_total_variation_of_a_checkerboard():

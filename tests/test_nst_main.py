@@ -14,6 +14,7 @@ from PIL import Image
 import nst_main
 from image_fixtures import png_claiming_size
 from nst import config as config_module
+from nst import errors
 
 PROJECT_DIR = pathlib.Path(nst_main.__file__).resolve().parent
 QUICK_RUN = ["--weights", "random", "--image_size", "32", "--epochs", "4", "--print_every", "2"]
@@ -37,7 +38,7 @@ def run_cli(capsys):
     def run(*arguments):
         nst_main.FLAGS.unparse_flags()
         nst_main.FLAGS(["nst_main.py", *arguments])
-        code = nst_main.run(nst_main.FLAGS)
+        code = nst_main.main(["nst_main.py"])
         captured = capsys.readouterr()
         return code, captured.out, captured.err
 
@@ -69,13 +70,13 @@ def test_original_app_flags_resolve_inside_images():
     )
     assert config.content_image == str(PROJECT_DIR / "images" / "mine.jpg")
     assert config.style_image == (str(PROJECT_DIR / "images" / "theirs.png"),)
-    assert (config.epochs, config.print_every, config.learning_rate, config.alpha, config.beta) == (7, 3, 1.5, 5, 50)
+    assert (config.iterations, config.print_every, config.learning_rate, config.content_weight, config.style_weight) == (7, 3, 1.5, 5, 50)
 
 
 def test_speed_flags_reach_the_config():
     config = parsed_config("--optimizer", "lbfgs", "--init", "content", "--tv_weight", "2.5", "--scales", "2",
                            "--precision", "bfloat16", "--jit", "--nodeterministic")
-    assert (config.optimizer, config.init, config.tv_weight, config.scales) == ("lbfgs", "content", 2.5, 2)
+    assert (config.optimizer, config.init, config.total_variation_weight, config.scales) == ("lbfgs", "content", 2.5, 2)
     assert (config.precision, config.jit, config.deterministic) == ("bfloat16", True, False)
 
 
@@ -147,7 +148,7 @@ def bad_image_files(tmp_path):
 
 
 def assert_clean_refusal(code, out, err, *expected_words):
-    assert code == nst_main.EXIT_BAD_INPUT
+    assert code == errors.EXIT_BAD_INPUT
     assert err.startswith("nst_main.py: error: ") and err.count("\n") == 1, err
     assert "Traceback" not in err + out
     for word in expected_words:
@@ -221,13 +222,13 @@ def test_weights_file_that_is_not_what_it_claims(run_cli, pictures, tmp_path, co
 
 
 def test_no_weights_anywhere_names_the_folder_and_the_demo(run_cli, pictures, tmp_path, monkeypatch):
-    from nst import weights
+    from nst.weights import search as weights_search
 
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty_keras_home"))
-    monkeypatch.setattr(weights, "DEFAULT_SEARCH_DIRECTORIES", (tmp_path / "no_weights_here",))
+    monkeypatch.setattr(weights_search, "DEFAULT_SEARCH_DIRECTORIES", (tmp_path / "no_weights_here",))
     code, out, err = run_cli("--weights", "imagenet", "--nodownload", "--content_image", pictures["content"],
                              "--style_image", pictures["style"], "--output_dir", str(tmp_path / "out"))
-    assert code == nst_main.EXIT_BAD_INPUT
+    assert code == errors.EXIT_BAD_INPUT
     assert "Traceback" not in err
     assert "pretrained-model" in err and "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5" in err
     assert "--weights random" in err
@@ -251,7 +252,7 @@ def test_script_end_to_end_on_the_shipped_sample_images(tmp_path):
 def test_script_bad_input_exits_non_zero_without_traceback(tmp_path):
     completed = run_script("--weights", "random", "--content_image", str(tmp_path / "nope.jpg"),
                            "--output_dir", str(tmp_path / "out"))
-    assert completed.returncode == nst_main.EXIT_BAD_INPUT
+    assert completed.returncode == errors.EXIT_BAD_INPUT
     assert completed.stderr.strip() == f"nst_main.py: error: {tmp_path / 'nope.jpg'}: no such file"
 
 
@@ -261,7 +262,7 @@ def test_script_absl_conventions(tmp_path):
     flagfile = tmp_path / "flags.txt"
     flagfile.write_text("--epochs=0\n")
     from_file = run_script("--flagfile", str(flagfile), "--weights", "random")
-    assert from_file.returncode == nst_main.EXIT_BAD_INPUT and "epochs must be at least 1" in from_file.stderr
+    assert from_file.returncode == errors.EXIT_BAD_INPUT and "epochs must be at least 1" in from_file.stderr
 
 
 def quick_run_arguments(pictures, output_dir, *extra):
@@ -357,7 +358,7 @@ def test_sigint_saves_the_image_and_resume_finishes_like_an_uninterrupted_run(tm
 def test_every_flag_default_is_the_config_default():
     fields = config_module.StyleTransferConfig.__dataclass_fields__
     for flag in nst_main.CONFIG_FLAGS:
-        default = fields[flag].default
+        default = fields[nst_main.RENAMED_CONFIG_FLAGS.get(flag, flag)].default
         flag_default = nst_main.FLAGS[flag].default
         if flag == "style_layers":
             flag_default = config_module.parse_layer_weights(flag_default)
@@ -371,7 +372,7 @@ def test_print_config_shows_what_a_preset_and_flags_add_up_to(run_cli):
     code, out, err = run_cli("--preset", "gatys", "--image_size", "300", "--print_config")
     assert code == 0, err
     resolved = json.loads(out)
-    assert resolved["image_size"] == 300 and resolved["beta"] == 100.0 and resolved["pooling"] == "max"
+    assert resolved["image_size"] == 300 and resolved["style_weight"] == 100.0 and resolved["pooling"] == "max"
     assert resolved["style_image"] == [str(PROJECT_DIR / "images" / "swirls.jpg")]
 
 
@@ -438,7 +439,7 @@ def test_unknown_choices_on_the_command_line_are_clean_errors(flag, value):
 def test_a_non_finite_cost_stops_the_run_and_keeps_the_last_finite_image(run_cli, pictures, tmp_path):
     # alpha 1e38 overflows float32: the first cost is infinite, so no update is applied.
     code, out, err = run_cli(*quick_run_arguments(pictures, tmp_path / "out", "--alpha", "1e38"))
-    assert code == nst_main.EXIT_NON_FINITE
+    assert code == errors.EXIT_NON_FINITE
     assert "non-finite" in err and "Traceback" not in err
     with Image.open(tmp_path / "out" / "generated_image.png") as kept, \
             Image.open(tmp_path / "out" / "iteration_0000.png") as start:

@@ -136,7 +136,7 @@ def test_total_variation_is_added_with_its_weight(random_weights):
     content = np.random.default_rng(0).uniform(0, 255, (16, 16, 3)).astype(np.float32)
     plain = optimize.CostFunction(extractor, content, content, "conv1_1", (("conv1_1", 1.0),), 10, 40)
     smoothed = optimize.CostFunction(extractor, content, content, "conv1_1", (("conv1_1", 1.0),), 10, 40,
-                                     tv_weight=0.5)
+                                     total_variation_weight=0.5)
     image = tf.constant(content[np.newaxis] + 10.0)
     expected_tv = float(tf.image.total_variation(image)[0])
     assert float(smoothed(image)["tv"]) == pytest.approx(expected_tv)

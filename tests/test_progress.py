@@ -1,4 +1,4 @@
-"""nst.progress: plain lines when not on a terminal, nothing when quiet."""
+"""nst.progress: plain lines when not on a terminal, nothing when quiet, durations a person reads at a glance."""
 
 import io
 
@@ -30,3 +30,8 @@ def test_quiet_prints_nothing():
     display.on_snapshot(snapshot(5))
     display.write("hello")
     assert stream.getvalue() == ""
+
+
+def test_durations_are_written_in_their_two_largest_units():
+    assert progress.duration(42) == "42 s"
+    assert progress.duration(99_900 * 2.5) == "69 h 22 min"

@@ -30,7 +30,7 @@ def stylized(paths, **changes):
     fields = dict(content_image=paths["content"], style_image=paths["style"], weights="random", image_size=40,
                   epochs=4, print_every=4) | changes
     config = config_module.StyleTransferConfig(**fields)
-    return transfer.run(config, transfer.prepare(config)).image
+    return transfer.transfer_style(config, transfer.prepare(config)).image
 
 
 def test_blend_one_zero_equals_the_first_style_alone(paths):
@@ -186,7 +186,7 @@ def test_every_loss_convention_is_the_one_computed_and_lowered(paths, convention
     from nst import optimize
 
     prepared = transfer.prepare(config)
-    transfer.run(config, prepared, optimize.Callbacks(on_snapshot=snapshots.append))
+    transfer.transfer_style(config, prepared, optimize.Callbacks(on_snapshot=snapshots.append))
     inputs = transfer.scale_inputs(config, prepared, config.image_size)
     extractor = transfer.build_extractor(config, prepared)
     start = extractor(snapshots[0].image[np.newaxis])

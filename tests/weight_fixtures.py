@@ -9,6 +9,7 @@ layers take about 80 MB, so most tests write only the first few (layer_count).
 
 import h5py
 import numpy as np
+import pytest
 import safetensors.numpy
 import scipy.io
 
@@ -293,3 +294,35 @@ def write_torchvision_safetensors(path, layers, metadata=None, extra_arrays=None
     arrays.update(extra_arrays or {})
     safetensors.numpy.save_file(arrays, str(path), metadata=metadata)
     return path
+
+
+# ---------------------------------------------------------------------------
+# For the nst.weights tests
+# ---------------------------------------------------------------------------
+
+DISTINCT_MEAN_RGB = (120.0, 110.0, 100.0)  # not Caffe's, so a reader that ignores a file's mean is caught
+FEW_LAYERS = 5  # block1_conv1 … block3_conv1: every kind of channel change, about 2 MB
+
+
+def write_weights_file(kind, path, layers, mean_rgb=DISTINCT_MEAN_RGB):
+    """Writes layers as 'h5' (Keras's own naming), 'h5-keras2', 'mat-old', 'mat-new', 'pth' (torch.save's zip),
+    'pth-legacy' (its older pickle) or 'safetensors'; returns the path as str. The .pth kinds skip without torch."""
+    if kind == "h5":
+        return str(write_keras_h5(path, layers))
+    if kind == "h5-keras2":
+        return str(write_keras_h5(path, layers, weight_name_style="keras2"))
+    if kind in ("pth", "pth-legacy"):
+        pytest.importorskip("torch", reason="writing a .pth needs PyTorch (pip install -r requirements-torch.txt)")
+        return str(write_torchvision_pth(path, layers, legacy=kind == "pth-legacy"))
+    if kind == "safetensors":
+        return str(write_torchvision_safetensors(path, layers))
+    return str(write_matconvnet_mat(path, layers, mean_rgb, version=kind.split("-")[1]))
+
+
+def assert_layers_equal(loaded_layers, expected_layers):
+    assert list(loaded_layers) == list(expected_layers)
+    for name, (kernel, bias) in expected_layers.items():
+        loaded_kernel, loaded_bias = loaded_layers[name]
+        assert loaded_kernel.dtype == np.float32 and loaded_bias.dtype == np.float32
+        np.testing.assert_array_equal(loaded_kernel, kernel, err_msg=name)
+        np.testing.assert_array_equal(loaded_bias, bias, err_msg=name)
