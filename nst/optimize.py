@@ -249,9 +249,21 @@ class CostFunction:
                 generated = activations[name] if root_mask is None else activations[name] * root_mask
                 style_costs.append(blend_weight * layer_weight * self.convention.gram_style_cost(gram, generated))
         style = tf.add_n(style_costs)
+        costs = {"content": content, "style": style}
         total = losses.total_cost(content, style, self.content_weight, self.style_weight)
+        for name, (weight, cost) in self.image_costs(image_batch).items():
+            total = total + weight * cost
+            costs[name] = cost
+        return {"total": total, **costs}
+
+    def image_costs(self, image_batch):
+        """{name: (weight, cost)} of the terms measured on the image itself rather than through the network.
+
+        Total variation here. Kept apart from the network's terms because they need the whole
+        image at once: a tiled evaluation runs the network tile by tile but these on the image.
+        """
         tv = self.tv_cost(image_batch) if self.total_variation_weight else tf.constant(0.0)
-        return {"total": total + self.total_variation_weight * tv, "content": content, "style": style, "tv": tv}
+        return {"tv": (self.total_variation_weight, tv)}
 
 
 def make_cost_and_gradient(cost_function, jit=False):
