@@ -54,6 +54,11 @@ flags.DEFINE_float("tv_weight", 0.0, "Weight of the total variation of the gener
 flags.DEFINE_integer("scales", 1, "Coarse-to-fine sizes, doubling up to --image_size; --epochs at each.")
 flags.DEFINE_enum("precision", "float32", ["float32", "bfloat16"], "Arithmetic of the VGG convolutions.")
 flags.DEFINE_bool("jit", False, "XLA-compile the cost-and-gradient step.")
+flags.DEFINE_integer("tile_size", 0, "Run VGG19 tile by tile, each tile this many pixels square (plus a halo); the "
+                                     "cost and gradient are exactly the untiled ones. 0: tile only when an untiled "
+                                     "step would not fit --memory_limit.")
+flags.DEFINE_string("memory_limit", "auto", "Memory automatic tiling plans for: auto (half of what the process can "
+                                            "use: the cgroup limit or MemAvailable) or a size such as 8G.")
 flags.DEFINE_bool("deterministic", True, "TensorFlow op determinism: same seed and inputs give the same image.")
 flags.DEFINE_float("adam_beta_1", 0.9, "Adam's beta_1.")
 flags.DEFINE_float("adam_epsilon", 1e-8, "Adam's epsilon (TF1's default, as in the Coursera assignment).")
@@ -102,10 +107,10 @@ FLAGS = flags.FLAGS
 CONFIG_FLAGS = (
     "output_dir", "image_size", "epochs", "print_every", "learning_rate", "alpha", "beta", "noise_ratio", "seed",
     "weights", "pooling", "content_layer", "style_layers", "optimizer", "init", "tv_weight", "scales", "precision",
-    "jit", "deterministic", "adam_beta_1", "adam_epsilon", "style_blend_weights", "style_scale", "preserve_colors",
-    "content_mask", "style_masks", "style_layer_weight_exp", "loss_convention", "pooling_border",
-    "adam_epsilon_placement", "lbfgs_variant", "input_normalization", "optimization_space", "clip_each_step", "sizing",
-    "features_before_relu", "tv_form", "save_rounding",
+    "jit", "tile_size", "memory_limit", "deterministic", "adam_beta_1", "adam_epsilon", "style_blend_weights",
+    "style_scale", "preserve_colors", "content_mask", "style_masks", "style_layer_weight_exp", "loss_convention",
+    "pooling_border", "adam_epsilon_placement", "lbfgs_variant", "input_normalization", "optimization_space",
+    "clip_each_step", "sizing", "features_before_relu", "tv_form", "save_rounding",
 )
 RENAMED_CONFIG_FLAGS = {"download": "allow_download", **config_module.RENAMED_FIELDS}
 
@@ -149,6 +154,10 @@ def _announce(display, run):
         f"{config.total_iterations} iterations ({config.optimizer})")
     display.write(f"Painting {config.content_image} ({width}×{height}) in the style of {', '.join(config.style_image)}, "
                   f"{start}; files in {run.output_dir}/")
+    tiling = run.tiling
+    if tiling["tile_size"]:
+        display.write(f"Tiling: {tiling['description']}, {tiling['tile_count']} tiles with a {tiling['halo']}-pixel halo; "
+                      "the cost and gradient are the untiled ones")
 
 
 def _exit_code(outcome, run, display, stop):
@@ -193,7 +202,7 @@ def run_from_flags(flag_values):
     _announce(display, run)
     with interrupts.StopRequest() as stop:
         try:
-            outcome = runs.execute(run, display.on_iteration, display.on_snapshot, stop.requested)
+            outcome = runs.execute(run, display.on_iteration, display.on_snapshot, stop.requested, display.on_tile)
         finally:
             display.close()
     return _exit_code(outcome, run, display, stop)

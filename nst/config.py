@@ -5,7 +5,9 @@ import functools
 import math
 import pathlib
 import re
+
 from nst import errors
+from nst import memory
 
 # The repository's folders: sample images, and where the weights are looked for first.
 PROJECT_DIR = pathlib.Path(__file__).resolve().parent.parent
@@ -249,6 +251,8 @@ class StyleTransferConfig:
     scales: int = 1  # coarse-to-fine sizes growing by 2× up to image_size; `iterations` at each
     precision: str = "float32"  # bfloat16: convolutions in bfloat16, image, Grams and costs in float32
     jit: bool = False  # XLA-compile the cost-and-gradient step
+    tile_size: int = 0  # run the network tile by tile (nst.tiling) with interiors this large; 0: when memory asks
+    memory_limit: str = "auto"  # what automatic tiling plans for: 'auto' (a share of what is available) or '8G'
     deterministic: bool = True  # TensorFlow op determinism: same seed and inputs, same image
     # Artistic control.
     style_blend_weights: tuple = ()  # one per style image, normalised to sum 1; empty: equal
@@ -310,6 +314,12 @@ class StyleTransferConfig:
         if self.adam_epsilon <= 0:
             raise ConfigError(f"adam_epsilon must be positive, got {self.adam_epsilon!r}")
         require_number("scales", self.scales, 1, whole=True)
+        require_number("tile_size", self.tile_size, 0, whole=True)
+        if 0 < self.tile_size < MIN_IMAGE_SIZE:
+            raise ConfigError(f"tile_size must be 0 (tile when memory asks) or at least {MIN_IMAGE_SIZE}, "
+                              f"got {self.tile_size}")
+        if self.memory_limit != "auto":
+            memory.parse_memory_size(self.memory_limit)
         _require_renamed_number("total_variation_weight", self.total_variation_weight, 0)
         require_choice("optimizer", self.optimizer, OPTIMIZERS)
         require_choice("precision", self.precision, PRECISIONS)

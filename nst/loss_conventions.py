@@ -18,12 +18,22 @@ class LossConvention:
     gram_style_cost(style_gram, generated_activations) -> scalar, where
     style_gram comes from this convention's own gram_matrix.
     Weighting and summing layers is left to the caller.
+
+    The same costs from sums over the image, for a layer of `locations` H·W and `channels` C
+    (the tiled evaluation adds the sums up tile by tile, then applies these with the whole
+    layer's sizes, where the functions above would take the sizes of the tensor they get):
+    content_scale(locations, channels) -> k, content cost = k·Σ(a_C − a_G)²;
+    gram_scale(locations, channels) -> g, gram_matrix = g·Σ a·aᵀ;
+    style_cost_from_gram(style_gram, generated_gram, locations, channels) -> scalar.
     """
 
     name: str
     gram_matrix: Callable
     content_cost: Callable
     gram_style_cost: Callable
+    content_scale: Callable
+    gram_scale: Callable
+    style_cost_from_gram: Callable
     # True when gram_matrix already divides by the number of locations H·W: such Grams of
     # images of different sizes compare directly; un-normalised ones must be rescaled.
     gram_is_per_location: bool = False
@@ -90,17 +100,54 @@ def jcjohnson_gram_style_cost(style_gram, generated_activations):
     return tf.reduce_mean(tf.square(jcjohnson_gram_matrix(generated_activations) - style_gram))
 
 
+# The whole-image forms. Batch 1: a mean over the layer's entries divides by H·W·C.
+
+
+def _mean_scale(locations, channels):
+    return 1.0 / (locations * channels)
+
+
+def _unit_scale(locations, channels):
+    return 1.0
+
+
+def _location_scale(locations, channels):
+    return 1.0 / locations
+
+
+def _coursera_content_scale(locations, channels):
+    return 1.0 / (4.0 * locations * channels)
+
+
+def _coursera_style_cost_from_gram(style_gram, generated_gram, locations, channels):
+    return tf.reduce_sum(tf.square(style_gram - generated_gram)) / (4.0 * channels**2 * locations**2)
+
+
+def _mean_squared_gram_difference(style_gram, generated_gram, locations, channels):
+    return tf.reduce_mean(tf.square(generated_gram - style_gram))
+
+
+def _pytorch_style_cost_from_gram(style_gram, generated_gram, locations, channels):
+    return tf.reduce_mean(tf.square(generated_gram - style_gram)) / (channels * locations)
+
+
 COURSERA = LossConvention(
     name="coursera",
     gram_matrix=losses.gram_matrix,
     content_cost=losses.content_cost,
     gram_style_cost=losses.gram_style_cost,
+    content_scale=_coursera_content_scale,
+    gram_scale=_unit_scale,
+    style_cost_from_gram=_coursera_style_cost_from_gram,
 )
 TF_TUTORIAL = LossConvention(
     name="tf_tutorial",
     gram_matrix=tf_tutorial_gram_matrix,
     content_cost=mean_squared_content_cost,
     gram_style_cost=tf_tutorial_gram_style_cost,
+    content_scale=_mean_scale,
+    gram_scale=_location_scale,
+    style_cost_from_gram=_mean_squared_gram_difference,
     gram_is_per_location=True,
 )
 PYTORCH = LossConvention(
@@ -108,6 +155,9 @@ PYTORCH = LossConvention(
     gram_matrix=losses.gram_matrix,
     content_cost=mean_squared_content_cost,
     gram_style_cost=pytorch_gram_style_cost,
+    content_scale=_mean_scale,
+    gram_scale=_unit_scale,
+    style_cost_from_gram=_pytorch_style_cost_from_gram,
 )
 
 JCJOHNSON = LossConvention(
@@ -115,6 +165,9 @@ JCJOHNSON = LossConvention(
     gram_matrix=jcjohnson_gram_matrix,
     content_cost=mean_squared_content_cost,
     gram_style_cost=jcjohnson_gram_style_cost,
+    content_scale=_mean_scale,
+    gram_scale=_mean_scale,
+    style_cost_from_gram=_mean_squared_gram_difference,
     gram_is_per_location=True,
 )
 

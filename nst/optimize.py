@@ -13,6 +13,8 @@ from nst import image_space as image_space_module
 from nst import loss_conventions
 from nst import losses
 from nst import masks
+from nst import tiling
+from nst import vgg
 
 # Coursera's generate_noise_image: uniform noise in [-20, 20] around the mean pixel.
 NOISE_AMPLITUDE = 20.0
@@ -63,6 +65,7 @@ class Callbacks:
     on_iteration: Callable | None = None  # (iteration, Costs) after each update
     on_snapshot: Callable | None = None  # (Snapshot) every print_every iterations and at the end
     should_stop: Callable | None = None  # () -> bool, asked after each update
+    on_tile: Callable | None = None  # (nst.tiling.TileProgress) before each tile, when the image is tiled
 
     def iteration_done(self, iteration, costs):
         if self.on_iteration:
@@ -184,7 +187,8 @@ class CostFunction:
     """
 
     def __init__(self, extractor, content_pixels, style, content_layer, style_layers, content_weight, style_weight,
-                 total_variation_weight=0.0, convention=loss_conventions.COURSERA, space=None, tv_form="absolute"):
+                 total_variation_weight=0.0, convention=loss_conventions.COURSERA, space=None, tv_form="absolute",
+                 tile_size=None):
         self.extractor = extractor
         self.content_layer = content_layer
         self.style_layers = tuple(style_layers)  # ((name, weight), ...)
@@ -193,36 +197,65 @@ class CostFunction:
         self.convention = convention
         self.space = space or image_space_module.image_space("pixels")
         self.tv_cost = losses.squared_total_variation_cost if tv_form == "squared" else losses.total_variation_cost
+        self.image_shape = tuple(np.shape(content_pixels)[:2])  # the generated image is the content's size
+        self.tile_size = tile_size  # None: the network sees the whole image at once (see nst.tiling)
         # The image is fed the way its system feeds it, not through pixels and back, which would
         # round every value twice: as it is in the network's own input space (channels reordered),
         # and normalised from the 0–1 image when the weights' convention starts from one.
         convention = extractor.convention
         self._fed_directly = self.space.coordinates == image_space_module.image_space("network", convention).coordinates
         self._fed_scaled = self.space.coordinates == (convention.pixel_scale, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0))
-        content_activations = extractor(content_pixels[np.newaxis])
-        self.content_target = content_activations[content_layer]
+        if tile_size:
+            plan = self.tile_plan()
+            self.content_target = tf.constant(tiling.assembled_layer(extractor, content_pixels, content_layer, plan))
+            layer_sizes = {name: plan.layer_size(vgg.layer_stride(name)) for name, _ in self.style_layers}
+        else:
+            content_activations = extractor(content_pixels[np.newaxis])
+            self.content_target = content_activations[content_layer]
+            layer_sizes = {name: tuple(content_activations[name].shape[1:3]) for name, _ in self.style_layers}
         targets = [style] if isinstance(style, (np.ndarray, StyleTarget)) else list(style)
         targets = [target if isinstance(target, StyleTarget) else StyleTarget(target) for target in targets]
-        self.style_terms = [self._style_term(target, content_activations) for target in targets]
+        self.style_terms = [self._style_term(target, layer_sizes) for target in targets]
 
-    def _style_term(self, target, content_activations):
+    def tile_plan(self, height=None, width=None):
+        """The tiles of an image of this cost's size (or height×width) at its tile_size (nst.tiling)."""
+        height, width = (height, width) if height else self.image_shape
+        return tiling.TilePlan.for_image(height, width, self.tile_size, vgg.deepest_layer(self.extractor.layer_names),
+                                         self.extractor.pooling_border)
+
+    def _style_grams(self, pixels):
+        """({layer: this convention's Gram of the style image}, {layer: its H·W}), tiled when the cost is."""
+        if self.tile_size:
+            plan = self.tile_plan(*np.shape(pixels)[:2])
+            names = [name for name, _ in self.style_layers]
+            sums = tiling.gram_sums(self.extractor, pixels, names, plan)
+            grams, locations = {}, {}
+            for name in names:
+                height, width = plan.layer_size(vgg.layer_stride(name))
+                locations[name] = height * width
+                grams[name] = self.convention.gram_scale(float(locations[name]), float(vgg.channel_count(name))) * sums[name]
+            return grams, locations
+        activations = self.extractor(pixels[np.newaxis])
+        return ({name: self.convention.gram_matrix(activations[name]) for name, _ in self.style_layers},
+                {name: activations[name].shape[1] * activations[name].shape[2] for name, _ in self.style_layers})
+
+    def _style_term(self, target, layer_sizes):
         """(blend weight, {layer: (style Gram rescaled to the generated image, √mask or None)})."""
-        style_activations = self.extractor(target.pixels[np.newaxis])
+        style_grams, style_locations = self._style_grams(target.pixels)
         layers = {}
         for name, _ in self.style_layers:
-            generated_shape = content_activations[name].shape  # the generated image is the content's size
-            generated_locations = generated_shape[1] * generated_shape[2]
-            style_locations = style_activations[name].shape[1] * style_activations[name].shape[2]
+            generated_height, generated_width = layer_sizes[name]
+            generated_locations = generated_height * generated_width
             root_mask, covered = None, generated_locations
             if target.mask is not None:
-                layer_mask = masks.mask_at_resolution(target.mask, generated_shape[1], generated_shape[2])
+                layer_mask = masks.mask_at_resolution(target.mask, generated_height, generated_width)
                 # Weighting activations by √m makes their Gram Σ m·a·aᵀ, the Gram of the masked region.
                 root_mask = tf.sqrt(layer_mask)[tf.newaxis, :, :, tf.newaxis]
                 covered = float(tf.reduce_sum(layer_mask))
             # A Gram sums over locations: compare the style's per-location statistics over the
             # generated image's (or mask's) area, whatever the style image's size (style_scale).
-            reference_locations = generated_locations if self.convention.gram_is_per_location else style_locations
-            gram = self.convention.gram_matrix(style_activations[name])
+            reference_locations = generated_locations if self.convention.gram_is_per_location else style_locations[name]
+            gram = style_grams[name]
             if covered != reference_locations:  # exactly the original's Gram when nothing is rescaled
                 gram = gram * (covered / reference_locations)
             layers[name] = (gram, root_mask)
@@ -266,8 +299,14 @@ class CostFunction:
         return {"tv": (self.total_variation_weight, tv)}
 
 
-def make_cost_and_gradient(cost_function, jit=False):
-    """One compiled function: image batch -> (costs dict, d total / d image). Shared by Adam and L-BFGS."""
+def make_cost_and_gradient(cost_function, jit=False, on_tile=None):
+    """One compiled function: image batch -> (costs dict, d total / d image). Shared by Adam and L-BFGS.
+
+    A cost function with a tile_size gets nst.tiling's exact tiled evaluation instead, which
+    runs eagerly between tiles (its runs_eagerly is True) and reports each tile to on_tile.
+    """
+    if getattr(cost_function, "tile_size", None):
+        return tiling.TiledCostAndGradient(cost_function, cost_function.tile_plan(), jit, on_tile)
 
     @tf.function(jit_compile=jit, reduce_retracing=True)
     def cost_and_gradient(image_batch):
@@ -345,7 +384,7 @@ def run_adam(cost_function, start_image, iterations, learning_rate, print_every,
     optimizer.build([image])
     for variable, value in zip(optimizer.variables, optimizer_state):
         variable.assign(value)
-    cost_and_gradient = make_cost_and_gradient(cost_function, jit)
+    cost_and_gradient = make_cost_and_gradient(cost_function, jit, callbacks.on_tile)
 
     def apply_update(gradient):
         # A finite gradient can still overflow inside Adam (its square, in the second moment)
@@ -364,11 +403,16 @@ def run_adam(cost_function, start_image, iterations, learning_rate, print_every,
     def pixels():
         return np.asarray(space.to_pixels(image.numpy()[0]), np.float32)
 
-    @tf.function
     def step():
         costs, gradient = cost_and_gradient(tf.convert_to_tensor(image))
         applied = tf.cond(_finite(costs, gradient), lambda: apply_update(gradient), lambda: tf.constant(False))
         return costs, applied
+
+    if getattr(cost_and_gradient, "runs_eagerly", False):
+        # Tiled: the tiles run one after another from Python, so only the update is compiled.
+        apply_update = tf.function(apply_update)
+    else:
+        step = tf.function(step)
 
     def state():
         return tuple(variable.numpy() for variable in optimizer.variables)

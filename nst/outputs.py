@@ -29,6 +29,9 @@ _SNAPSHOT_PATTERN = re.compile(r"^iteration_\d+\.png$")
 _RUN_FILE_NAMES = {FINAL_IMAGE_NAME, RUN_RECORD_NAME, RESUME_STATE_NAME, ANIMATION_NAME, VIDEO_NAME,
                    LOSS_PLOT_NAME, SUMMARY_NAME}
 GIF_FRAME_MILLISECONDS = 250
+# progress.gif, progress.mp4 and summary.png show the run at most this large: a 4K or 8K run's
+# animation at full size would hold every snapshot in memory at once and weigh hundreds of MB.
+PREVIEW_MAX_SIDE = 1024
 
 
 @contextlib.contextmanager
@@ -177,6 +180,7 @@ class RunRecorder:
     status: str = "running"
     started: float = dataclasses.field(default_factory=time.time)
     previous_wall_seconds: float = 0.0  # of the runs this one resumes
+    tiling: dict | None = None  # whether the full size runs in tiles, and why (transfer.tiling_record)
     _static_record: dict = dataclasses.field(default_factory=dict, init=False)
 
     def __post_init__(self):
@@ -191,6 +195,7 @@ class RunRecorder:
             "weights": {"source": weights.source, "path": weights.path,
                         "sha256": file_sha256(weights.path) if weights.path else None},
             "seed": self.config.seed,
+            "tiling": self.tiling,
             "versions": environment.library_versions(environment.RUN_LIBRARIES),
             "device": environment.device_description(),
         }
@@ -211,7 +216,10 @@ class RunRecorder:
         return self.snapshots[-1]["iteration"] if self.snapshots else None
 
     def on_iteration(self, iteration, costs):
-        self.history.append({"iteration": iteration, **_costs_record(costs)})
+        # wall_seconds: since the run started (earlier runs it resumes included), as wall_seconds below;
+        # the time of each iteration is the difference, for benchmarks and for checking a run's speed.
+        wall_seconds = self.previous_wall_seconds + time.time() - self.started
+        self.history.append({"iteration": iteration, **_costs_record(costs), "wall_seconds": round(wall_seconds, 3)})
 
     def on_snapshot(self, snapshot):
         """Writes the snapshot's image, the resume state and run.json; WriteError naming the file if one fails."""
@@ -262,9 +270,28 @@ class RunRecorder:
         return final_image_path(self.output_dir)
 
 
+def preview_size(size):
+    """(width, height) scaled down so the longest side is at most PREVIEW_MAX_SIDE; unchanged when it is."""
+    width, height = size
+    if max(width, height) <= PREVIEW_MAX_SIDE:
+        return width, height
+    scale = PREVIEW_MAX_SIDE / max(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _preview(image):
+    size = preview_size(image.size)
+    return image if size == image.size else image.resize(size, PIL.Image.LANCZOS)
+
+
 def _snapshot_frames(output_dir, snapshots):
     paths = [snapshot_path(output_dir, entry["iteration"]) for entry in sorted(snapshots, key=lambda e: e["iteration"])]
-    frames = [PIL.Image.open(path).convert("RGB") for path in paths if path.is_file()]
+    # Each frame is brought to preview size as it is read, so one full-size image is in memory at a time.
+    frames = []
+    for path in paths:
+        if path.is_file():
+            with PIL.Image.open(path) as image:
+                frames.append(_preview(image.convert("RGB")))
     if not frames:
         return []
     final_size = frames[-1].size  # coarse-to-fine runs have smaller early frames
@@ -326,13 +353,13 @@ def write_loss_plot(path, history):
 
 
 def write_summary(path, prepared, result_pixels, rounding="round"):
-    """summary.png: content | style(s) | result, side by side at the result's size."""
+    """summary.png: content | style(s) | result, side by side at the result's size (at most preview size)."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot
 
-    result = images.to_pil(result_pixels, rounding)
+    result = _preview(images.to_pil(result_pixels, rounding))
     styles = prepared.style_images
     panels = [("content", prepared.content_image.resize(result.size, PIL.Image.LANCZOS))]
     panels += [(f"style {index + 1}" if len(styles) > 1 else "style", style.resize(result.size, PIL.Image.LANCZOS))

@@ -25,6 +25,12 @@ class FolderRun:
     output_dir: pathlib.Path
     resume: transfer.ResumeState | None = None
     record: dict | None = None  # the run.json of the run this one resumes
+    budget: object = None  # the memory.Budget automatic tiling plans for (read when the run is made)
+
+    @property
+    def tiling(self):
+        """run.json's tiling record: whether the full size is tiled, at which tile size, and why."""
+        return transfer.tiling_record(self.config, self.prepared, self.budget)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,7 +55,7 @@ def new_run(config, overwrite=False, content=None, style=None):
     output_dir = files.prepare_output_directory(output_dir)
     if overwrite:
         outputs.clear_previous_run(output_dir)
-    return FolderRun(config, prepared, output_dir)
+    return FolderRun(config, prepared, output_dir, budget=transfer.memory_budget(config))
 
 
 def resumed_config(folder):
@@ -69,7 +75,8 @@ def resumed_config(folder):
 def resumed_run(folder):
     """The interrupted run in folder, its inputs read again; a FolderRun that continues where it stopped."""
     config, record, resume = resumed_config(folder)
-    return FolderRun(config, transfer.prepare(config), pathlib.Path(folder), resume, record)
+    return FolderRun(config, transfer.prepare(config), pathlib.Path(folder), resume, record,
+                     transfer.memory_budget(config))
 
 
 def _status(result):
@@ -80,14 +87,14 @@ def _status(result):
     return "ended_early" if result.ended_at_limit else "finished"
 
 
-def execute(run, on_iteration=None, on_snapshot=None, should_stop=None):
+def execute(run, on_iteration=None, on_snapshot=None, should_stop=None, on_tile=None):
     """Runs a FolderRun, keeping its folder current; returns an Outcome.
 
-    on_iteration, on_snapshot and should_stop are the caller's (nst.optimize.Callbacks); the
+    on_iteration, on_snapshot, should_stop and on_tile are the caller's (nst.optimize.Callbacks); the
     folder's recorder hears every event first. A file that cannot be written stops the run with a
     WriteError whose hint says what is kept and how to continue.
     """
-    recorder = outputs.RunRecorder(run.output_dir, run.config, run.prepared)
+    recorder = outputs.RunRecorder(run.output_dir, run.config, run.prepared, tiling=run.tiling)
     if run.record is not None:
         recorder.resume_from(run.record, run.resume.iteration)
 
@@ -101,9 +108,10 @@ def execute(run, on_iteration=None, on_snapshot=None, should_stop=None):
         if on_snapshot:
             on_snapshot(snapshot)
 
-    callbacks = optimize.Callbacks(on_iteration=iteration_done, on_snapshot=snapshot_taken, should_stop=should_stop)
+    callbacks = optimize.Callbacks(on_iteration=iteration_done, on_snapshot=snapshot_taken, should_stop=should_stop,
+                                   on_tile=on_tile)
     try:
-        result = transfer.transfer_style(run.config, run.prepared, callbacks, run.resume)
+        result = transfer.transfer_style(run.config, run.prepared, callbacks, run.resume, run.budget)
         status = _status(result)
         return Outcome(result, recorder.finish(result, status), status)
     except errors.WriteError as error:

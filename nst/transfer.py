@@ -13,8 +13,10 @@ from nst import images
 from nst import lbfgs
 from nst import loss_conventions
 from nst import masks
+from nst import memory
 from nst import optimize
 from nst import sizing
+from nst import tiling
 from nst import vgg
 from nst import weights as weights_module
 
@@ -177,13 +179,42 @@ def build_extractor(config, prepared):
                                 input_normalization=config.input_normalization)
 
 
-def build_cost_function(config, extractor, inputs):
-    """The cost of one scale: the config's losses against this scale's content and style targets."""
+def memory_budget(config):
+    """The memory.Budget automatic tiling plans for: read once per run, before the first scale allocates."""
+    return memory.resolve_budget(config.memory_limit, on_gpu=bool(tf.config.list_physical_devices("GPU")))
+
+
+def tiling_choice(config, size, budget):
+    """The memory.TilingChoice for a scale of size (width, height): the given --tile_size, or what fits budget."""
+    width, height = size
+    deepest = vgg.deepest_layer((config.content_layer, *config.style_layer_names))
+    return memory.choose_tiling(width, height, config.tile_size, budget, config.precision, config.optimizer,
+                                tiling.halo_for(deepest))
+
+
+def tiling_record(config, prepared, budget):
+    """What run.json says about tiling at the run's full size: the choice, why, and the tiles it makes."""
+    width, height = prepared.content_size(config.image_size)
+    choice = tiling_choice(config, (width, height), budget)
+    record = {"tile_size": choice.tile_size, "estimated_peak_bytes": choice.estimated_bytes,
+              "untiled_estimate_bytes": choice.untiled_bytes, "budget_bytes": choice.budget_bytes,
+              "reason": choice.reason, "description": choice.describe(width, height)}
+    if choice.tile_size:
+        deepest = vgg.deepest_layer((config.content_layer, *config.style_layer_names))
+        plan = tiling.TilePlan.for_image(height, width, choice.tile_size, deepest, config.pooling_border)
+        record.update(tile_count=len(plan.tiles), halo=plan.halo)
+    return record
+
+
+def build_cost_function(config, extractor, inputs, tile_size=None):
+    """The cost of one scale: the config's losses against this scale's content and style targets, the
+    network run in tiles of tile_size (nst.tiling) when it is given."""
     return optimize.CostFunction(
         extractor, inputs.network_content, inputs.style_targets, config.content_layer,
         config.effective_style_layers, config.content_weight, config.style_weight, config.total_variation_weight,
         loss_conventions.get_loss_convention(config.loss_convention),
         space=image_space.image_space(config.optimization_space, extractor.convention), tv_form=config.tv_form,
+        tile_size=tile_size,
     )
 
 
@@ -234,14 +265,16 @@ def _start_of_scale(config, prepared, inputs, resume, previous_image, first, net
     return start, first, optimizer_state
 
 
-def transfer_style(config, prepared, callbacks=optimize.Callbacks(), resume=None):
+def transfer_style(config, prepared, callbacks=optimize.Callbacks(), resume=None, budget=None):
     """Optimises the generated image at each scale, coarse to fine; returns an optimize.OptimizationResult.
 
     Iterations are numbered across scales (scale k covers k·n … (k+1)·n, n = config.iterations_per_scale). With
     resume, the scales already finished are skipped and the run continues from resume's
     image and Adam state. The result's image is presented (colours, mask); raw_image is
-    what was optimised.
+    what was optimised. budget (a memory.Budget; read now when None) decides which scales are
+    tiled when config.tile_size is 0.
     """
+    budget = budget or memory_budget(config)
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
     extractor = build_extractor(config, prepared)
@@ -255,7 +288,8 @@ def transfer_style(config, prepared, callbacks=optimize.Callbacks(), resume=None
         start, first, optimizer_state = _start_of_scale(config, prepared, inputs, resume, previous_image, first,
                                                         extractor.convention)
         resume = None
-        cost_function = build_cost_function(config, extractor, inputs)
+        tile_size = tiling_choice(config, inputs.content_pixels.shape[1::-1], budget).tile_size
+        cost_function = build_cost_function(config, extractor, inputs, tile_size)
         result = _optimise_scale(config, cost_function, start, first, last,
                                  _presenting_callbacks(config, inputs, callbacks), optimizer_state)
         results.append(dataclasses.replace(result, image=present(config, inputs, result.image),

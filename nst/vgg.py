@@ -14,15 +14,44 @@ def _layers_in_order(deepest_layer):
     return names[: names.index(deepest_layer) + 1]
 
 
-def _deepest(layer_names):
+def deepest_layer(layer_names):
+    """The layer of layer_names that comes last in VGG19."""
     order = config_module.VGG19_LAYER_NAMES
     return max((config_module.canonical_layer_name(name) for name in layer_names), key=order.index)
 
 
 def channel_count(layer_name):
     """Output channels of a VGG19 convolution: 64 in block 1, doubling each block up to 512."""
-    block = int(config_module.canonical_layer_name(layer_name)[len("conv")])
-    return 64 * 2 ** min(block - 1, 3)
+    return 64 * 2 ** min(block_of(layer_name) - 1, 3)
+
+
+def block_of(layer_name):
+    """The block (1–5) of a VGG19 convolution."""
+    return int(config_module.canonical_layer_name(layer_name)[len("conv")])
+
+
+def layer_stride(layer_name):
+    """Input pixels per activation along each side at a layer: 1 in block 1, doubling after each pooling."""
+    return 2 ** (block_of(layer_name) - 1)
+
+
+def receptive_extent(deepest_layer):
+    """How far, in input pixels, an activation at deepest_layer reaches beyond the pixels it sits over.
+
+    An activation at stride s sits over s×s input pixels; its 3×3 convolutions and 2×2
+    poolings reach further on each side, by the same amount on both (70 pixels for conv5_1,
+    whose receptive field is 16 + 2·70 = 156 pixels; 118 for conv5_4). Walked back through
+    the layers rather than written down, so any deepest layer gets its own.
+    """
+    layers = _layers_in_order(config_module.canonical_layer_name(deepest_layer))
+    first, last = 0, 0  # the span of units, in the current layer's grid, one deepest activation depends on
+    block = block_of(layers[-1])
+    for name in reversed(layers):
+        while block_of(name) < block:  # the pooling between two blocks: unit i covers 2i and 2i + 1 below
+            first, last, block = 2 * first, 2 * last + 1, block - 1
+        first, last = first - 1, last + 1  # a 3×3 convolution, zero-padded ('same')
+    stride = layer_stride(layers[-1])
+    return max(-first, last - (stride - 1))
 
 
 def convolution_gflop(width, height, deepest_layer="conv5_1", pooling_border="keep"):
@@ -71,7 +100,7 @@ def build_vgg19_model(layer_names, pooling="avg", precision="float32", pooling_b
     tensor = inputs
     outputs = {}
     previous_block = 1
-    for name in _layers_in_order(_deepest(layer_names)):
+    for name in _layers_in_order(deepest_layer(layer_names)):
         block = int(name[len("conv")])
         if block != previous_block:
             # Gatys et al. replace VGG's max pooling by average pooling ("slightly more
@@ -127,6 +156,7 @@ class FeatureExtractor:
                  before_relu=False, input_normalization="weights"):
         self.layer_names = tuple(config_module.canonical_layer_name(name) for name in layer_names)
         self.convention = weights_module.network_convention(loaded_weights.convention, input_normalization)
+        self.pooling_border = pooling_border
         self.model = build_vgg19_model(self.layer_names, pooling, precision, pooling_border, before_relu)
         load_layer_weights(self.model, loaded_weights)
         self.model.trainable = False

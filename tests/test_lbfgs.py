@@ -76,13 +76,12 @@ def test_scipy_says_why_it_stopped_early():
 def test_scipy_evaluation_limit_counts_as_a_limit(monkeypatch):
     """When SciPy runs out of cost evaluations the run ends early at a limit, not as converged."""
     target = np.linspace(0, 255, 12, dtype=np.float32).reshape(2, 2, 3)
-    original = lbfgs.scipy.optimize.minimize
+    original = lbfgs.minimize_lbfgsb
 
-    def starved(*args, **kwargs):
-        kwargs["options"] = dict(kwargs["options"], maxfun=3)
-        return original(*args, **kwargs)
+    def starved(function, start, low, high, max_iterations, max_evaluations, after_iteration):
+        return original(function, start, low, high, max_iterations, 3, after_iteration)
 
-    monkeypatch.setattr(lbfgs.scipy.optimize, "minimize", starved)
+    monkeypatch.setattr(lbfgs, "minimize_lbfgsb", starved)
     curvature = np.linspace(1, 50, 12, dtype=np.float32).reshape(2, 2, 3)
     result = lbfgs.run_lbfgs(quadratic_cost(target, curvature), np.zeros((2, 2, 3), np.float32), iterations=40,
                              print_every=40)
@@ -185,3 +184,41 @@ def test_first_fixed_step_is_the_gradient_scaled_by_its_l1_norm():
     result = lbfgs.run_lbfgs(quadratic_cost(target), start, iterations=1, print_every=1, variant="lua")
     gradient = 2.0 * 3.0
     np.testing.assert_allclose(result.image, 3.0 - gradient / (6 * gradient), rtol=1e-6)
+
+
+def _bounded_quadratic(point):
+    target = np.linspace(-2.0, 3.0, point.size)
+    return float(np.sum((point - target) ** 2 * np.arange(1, point.size + 1))), 2 * (point - target) * np.arange(
+        1, point.size + 1)
+
+
+def test_the_lbfgsb_driver_takes_scipys_steps(monkeypatch):
+    """Driving SciPy's compiled routine with bound arrays gives what scipy.optimize.minimize gives."""
+    points = {}
+    for name, setulb in (("driver", lbfgs._setulb()), ("minimize", None)):
+        monkeypatch.setattr(lbfgs, "_setulb", lambda setulb=setulb: setulb)
+        visited = []
+        message = lbfgs.minimize_lbfgsb(_bounded_quadratic, np.zeros(12), -1.0, np.full(12, 2.0), 15, 50,
+                                        lambda intermediate_result: visited.append(intermediate_result.x.copy()))
+        points[name] = (message, visited)
+    assert points["driver"][0] == points["minimize"][0]
+    assert len(points["driver"][1]) == len(points["minimize"][1]) > 3
+    for driven, minimized in zip(points["driver"][1], points["minimize"][1]):
+        np.testing.assert_array_equal(driven, minimized)
+    assert points["driver"][1][-1].min() >= -1.0 and points["driver"][1][-1].max() <= 2.0  # the bounds held
+
+
+def test_run_scipy_never_builds_a_pair_of_bounds_per_value(monkeypatch, random_weights):
+    """scipy.optimize.minimize would: 25 million Python tuples at 3840×2160."""
+    import scipy.optimize._constraints
+
+    def refuse(*arguments):
+        raise AssertionError("per-value bound pairs built")
+
+    monkeypatch.setattr(scipy.optimize._constraints, "new_bounds_to_old", refuse)
+    monkeypatch.setattr(scipy.optimize._constraints, "old_bound_to_new", refuse)
+    extractor = vgg.FeatureExtractor(["conv1_1"], random_weights)
+    content = np.random.default_rng(0).uniform(0, 255, (16, 16, 3)).astype(np.float32)
+    cost_function = optimize.CostFunction(extractor, content, content, "conv1_1", (("conv1_1", 1.0),), 10, 40)
+    result = lbfgs.run_scipy(cost_function, content + 10.0, 3, 10)
+    assert result.iterations == 3

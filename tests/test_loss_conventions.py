@@ -146,3 +146,20 @@ def test_jcjohnson_convention_against_numpy():
     expected = np.mean((numpy_gram(generated) - numpy_gram(style)) ** 2)
     assert float(convention.layer_style_cost(style, generated)) == pytest.approx(expected, rel=1e-5)
     assert convention.gram_is_per_location and not loss_conventions.COURSERA.gram_is_per_location
+
+
+@pytest.mark.parametrize("name", ["coursera", "tf_tutorial", "pytorch", "jcjohnson"])
+def test_the_whole_image_forms_give_each_conventions_costs(random_activations, name):
+    """What the tiled evaluation computes from sums over tiles equals the convention's own functions."""
+    convention = loss_conventions.get_loss_convention(name)
+    content, generated = random_activations
+    raw_gram = numpy_gram(generated)
+    style_gram = convention.gram_matrix(content)
+    scale = convention.gram_scale(LOCATIONS, CHANNELS)
+    np.testing.assert_allclose(scale * raw_gram, convention.gram_matrix(generated).numpy(), rtol=1e-5)
+    squared_sum = float(np.sum((content.astype(np.float64) - generated) ** 2))
+    assert convention.content_scale(LOCATIONS, CHANNELS) * squared_sum == pytest.approx(
+        float(convention.content_cost(content, generated)), rel=1e-5)
+    from_gram = convention.style_cost_from_gram(style_gram, tf.constant(scale * raw_gram, tf.float32),
+                                                LOCATIONS, CHANNELS)
+    assert float(from_gram) == pytest.approx(float(convention.gram_style_cost(style_gram, generated)), rel=1e-5)

@@ -96,3 +96,25 @@ def test_recorder_writes_a_complete_run(recorder, tmp_path):
         assert plot.size[0] > 300 and summary.size[0] > summary.size[1]
     with PIL.Image.open(tmp_path / "generated_image.png") as final:
         assert final.size == (8, 6)
+
+
+def test_previews_of_a_large_run_are_capped_and_the_history_is_timed(tmp_path, random_weights):
+    content = PIL.Image.new("RGB", (2400, 1350), (200, 30, 30))
+    config = config_module.StyleTransferConfig(content_image="content.png", style_image="style.png",
+                                               weights="random", image_size=2400)
+    prepared = transfer.PreparedRun(content, (content,), None, random_weights)
+    recorder = outputs.RunRecorder(tmp_path, config, prepared, tiling={"tile_size": 512, "tile_count": 15})
+    image = np.full((1350, 2400, 3), 90.0, np.float32)
+    for iteration in (0, 1):
+        recorder.on_iteration(iteration + 1, optimize.Costs(5.0, 1.0, 2.0))
+        recorder.on_snapshot(optimize.Snapshot(iteration, image, optimize.Costs(5.0, 1.0, 2.0), 0.1))
+    recorder.finish(optimize.OptimizationResult(image, optimize.Costs(5.0, 1.0, 2.0), 2, 2, 0.2, None, 2), "finished")
+    assert outputs.preview_size((2400, 1350)) == (1024, 576) and outputs.preview_size((640, 480)) == (640, 480)
+    with PIL.Image.open(tmp_path / "progress.gif") as animation:
+        assert animation.size == (1024, 576)
+    with PIL.Image.open(tmp_path / "summary.png") as summary, PIL.Image.open(tmp_path / "generated_image.png") as final:
+        assert final.size == (2400, 1350) and max(summary.size) <= 1024
+    record = json.loads((tmp_path / "run.json").read_text())
+    assert record["tiling"] == {"tile_size": 512, "tile_count": 15}
+    seconds = [entry["wall_seconds"] for entry in record["history"]]
+    assert len(seconds) == 2 and 0 <= seconds[0] <= seconds[1]

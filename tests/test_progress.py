@@ -35,3 +35,16 @@ def test_quiet_prints_nothing():
 def test_durations_are_written_in_their_two_largest_units():
     assert progress.duration(42) == "42 s"
     assert progress.duration(99_900 * 2.5) == "69 h 22 min"
+
+
+def test_a_slow_tiled_evaluation_says_where_it_is_in_logs():
+    from nst import tiling
+
+    stream = io.StringIO()
+    display = progress.ProgressDisplay(total_iterations=10, first_iteration=4, stream=stream)
+    display.on_tile(tiling.TileProgress(1, 0, 24))
+    assert stream.getvalue() == ""  # nothing printed yet only because a line was printed recently
+    display.last_line -= display.TILE_LINE_SECONDS
+    display.on_tile(tiling.TileProgress(2, 6, 24))
+    display.on_tile(tiling.TileProgress(2, 7, 24))  # the next line waits another TILE_LINE_SECONDS
+    assert stream.getvalue().splitlines() == ["Iteration 5: pass 2 of 2, tiles 7/24"]
