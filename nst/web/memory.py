@@ -51,7 +51,10 @@ def custom_gradients():
 
 
 def release_run(custom_gradients_before):
-    """After a run: removes the custom gradients it registered, collects garbage, trims the heap; returns the count removed."""
+    """After a run: removes the custom gradients it registered, collects garbage, trims the heap.
+
+    Returns the count of gradients removed.
+    """
     registry = _gradient_registry()
     added = [name for name in list(registry) if name.startswith(_CUSTOM_GRADIENT_PREFIX)
              and name not in custom_gradients_before]

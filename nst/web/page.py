@@ -4,7 +4,6 @@ Import this module only after nst.web.server has set Gradio's environment (its c
 telemetry off): Gradio reads some of it when it is imported.
 """
 
-import logging
 import math
 import pathlib
 import uuid
@@ -23,8 +22,6 @@ from nst.web import painting
 from nst.web import sessions
 from nst.web import texts
 from nst.web import uploads
-
-log = logging.getLogger(__name__)
 
 # Every event is private: the page's own calls go through Gradio's queue, and /gradio_api/info
 # lists no endpoint for a script to call around it.
@@ -99,21 +96,28 @@ class Page:
         return [getattr(settings, name) for name in form.PAGE_FIELDS if name != "style_blend_weights"]
 
     def prepare_start(self, request: gr.Request):
-        """Before the run is queued: a fresh stop request, so Stop works while the run waits its turn."""
+        """Before the run is queued: a stop request ready for it, so Stop works while the run waits its turn.
+
+        A tab's runs share one stop request until it is used: Start pressed again while a run paints
+        queues a second run, and Stop then stops both.
+        """
         session = self._session(request)
         if session is not None:
-            session.stop = interrupts.StopRequest()
+            if session.stop is None or session.stop.requested():
+                session.stop = interrupts.StopRequest()
+            session.waiting += 1
         return "Waiting for its turn…"
 
     def request_stop(self, request: gr.Request):
         """Stop: a running run ends after its iteration and keeps its image; a queued one leaves the queue."""
         session = self._session(request)
-        if session is None or session.stop is None:
-            return gr.skip(), gr.skip()
+        if session is None or session.stop is None or not (session.running or session.waiting):
+            return gr.skip(), gr.skip()  # nothing to stop
         session.stop.request()
         if session.running:
             return "Stopping after the current iteration…", gr.skip()
         # The run is still queued: a new value in the hidden cancel box fires its .change, which cancels the job.
+        session.waiting = 0
         return "Cancelled while waiting in the queue.", uuid.uuid4().hex
 
     def paint(self, content_file, style_files, content_sample, style_samples, use_untrained, preset, content_weight,
@@ -121,6 +125,8 @@ class Page:
               request: gr.Request):
         """The Start button's run: yields (preview, status, plot, downloads) at each snapshot and at the end."""
         session = self._session(request)
+        if session is not None:
+            session.waiting = max(0, session.waiting - 1)
         stop = session.stop if session is not None and session.stop is not None else interrupts.StopRequest()
         if stop.requested() or session is None or not self.sessions.begin_run(session):
             # Stopped while it waited, or the tab closed meanwhile (then nobody sees this).
@@ -264,11 +270,11 @@ def build(page):
                     content_sample = gr.Dropdown(
                         samples, value=form.DEFAULT_CONTENT_SAMPLE if form.DEFAULT_CONTENT_SAMPLE in samples else None,
                         label="…or a sample content image", elem_id="content_sample")
-                    style_files = gr.File(label="Style images (uploads replace the samples)", file_count="multiple",
+                    style_files = gr.File(label="Style images", file_count="multiple",
                                           file_types=["image"], height=UPLOAD_HEIGHT, elem_id="styles")
                     style_samples = gr.CheckboxGroup(
                         samples, value=[name for name in form.DEFAULT_STYLE_SAMPLES if name in samples],
-                        label="…or sample style images", elem_id="style_samples")
+                        label="…or sample style images (used when none is uploaded)", elem_id="style_samples")
                     blend = gr.Textbox(label="Blend weights, one per style (blank: equal)", placeholder="0.7, 0.3",
                                        elem_id="blend")
                     preset = gr.Dropdown(list(config_module.PRESETS), value=defaults.preset, label="Preset",

@@ -28,7 +28,10 @@ class Terminated(Exception):
 
 
 def set_gradio_environment(temporary_root):
-    """Points Gradio's cache into temporary_root and turns its and Hugging Face's telemetry off; call before importing gradio."""
+    """Points Gradio's cache into temporary_root and turns its and Hugging Face's telemetry off.
+
+    Call it before importing gradio.
+    """
     os.environ["GRADIO_TEMP_DIR"] = str(temporary_root / "gradio-cache")
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # Blocks also gets analytics_enabled=False
     os.environ["HF_HUB_OFFLINE"] = "1"
@@ -69,7 +72,8 @@ def check_port_free(host, port):
         except OSError as error:
             if error.errno == errno.EADDRINUSE:
                 raise errors.ConfigError(f"port {port} on {host} is in use (another server, or this one running "
-                                         "already)", hint=f"stop that one, or choose another: --port {port + 1}") from None
+                                         "already)",
+                                         hint=f"stop that one, or choose another: --port {port + 1}") from None
             raise errors.ConfigError(f"cannot listen on {host}:{port} ({(error.strerror or str(error)).lower()})",
                                      hint="--host takes an address of this machine, e.g. 127.0.0.1") from None
 
@@ -125,6 +129,8 @@ def serve(web_config, announce=print):
         app = build_app(page)
         if weights_problem is not None:
             _warn(f"{weights_problem}; the page says so and offers untrained weights (a demo)")
+            if weights_problem.hint:
+                print(f"{PROGRAM}: hint: {weights_problem.hint}", file=sys.stderr, flush=True)
         if not web_config.is_loopback:
             _warn(f"serving on {web_config.host}, which other machines can reach"
                   f"{'' if web_config.password else '; consider a password (--password_file)'}")

@@ -24,7 +24,8 @@ class Session:
     folder: pathlib.Path  # uploads kept for runs, and the runs' folders
     uploads: set = dataclasses.field(default_factory=set)  # cache paths of files this tab uploaded
     sent_files: set = dataclasses.field(default_factory=set)  # cache paths of previews and downloads sent to it
-    stop: object = None  # the nst.interrupts.StopRequest of its queued or running run
+    stop: object = None  # the nst.interrupts.StopRequest of its queued or running runs
+    waiting: int = 0  # runs queued by Start that have not begun
     running: bool = False  # a run is between its start and its last write
     closed: bool = False  # the tab is gone; a run still finishing cleans up after itself
 

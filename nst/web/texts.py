@@ -9,7 +9,8 @@ IDLE = "Upload a content image and one or more style images (or keep the samples
 
 
 def weights_missing_note(error):
-    """The command line's message and hint (nst.weights.search) when no ImageNet weights were found, and the page's offer.
+    """The command line's message and hint (nst.weights.search) when no ImageNet weights were found, and the
+    page's offer.
 
     error is the WeightsError the search raised; its message and hint are shown as they are.
     """

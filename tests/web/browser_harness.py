@@ -1,4 +1,4 @@
-"""The browser tests' harness: a web_main.py server in a subprocess on a free port, and Debian's chromium through Playwright.
+"""The browser tests' harness: a web_main.py server in a subprocess on a free port, Debian's chromium via Playwright.
 
 Playwright's own browser download is not used: the browser is the system's chromium, found by its
 path (NST_CHROMIUM overrides it), started without the sandbox (CI containers run as root) and
@@ -130,6 +130,28 @@ class Server:
 def launch_chromium(playwright):
     """Debian's chromium, headless, as the harness's docstring says."""
     return playwright.chromium.launch(executable_path=chromium_path(), headless=True, args=list(CHROMIUM_ARGUMENTS))
+
+
+# Watches the page's status line from before a click: after a run, the status still shows its "Done" until the
+# next run's first update arrives, so a wait that only matches the text could end on the earlier run's.
+_WATCH_STATUS = """() => {
+    const status = document.querySelector('#status');
+    if (window.nstStatusObserver) window.nstStatusObserver.disconnect();
+    window.nstStatusChanged = false;
+    window.nstStatusObserver = new MutationObserver(() => { window.nstStatusChanged = true; });
+    window.nstStatusObserver.observe(status, {subtree: true, childList: true, characterData: true});
+}"""
+_STATUS_CHANGED_AND_MATCHES = """pattern => window.nstStatusChanged
+    && new RegExp(pattern).test(document.querySelector('#status').innerText)"""
+
+
+def click_and_wait_for_status(page, selector, pattern, timeout_seconds=60):
+    """Clicks selector, then waits until the status line has changed and matches pattern (a regular expression
+    that JavaScript reads as Python does, such as ^Done); returns the status text."""
+    page.evaluate(_WATCH_STATUS)
+    page.click(selector)
+    page.wait_for_function(_STATUS_CHANGED_AND_MATCHES, arg=pattern, timeout=timeout_seconds * 1000)
+    return page.locator("#status").inner_text()
 
 
 def remove(path):

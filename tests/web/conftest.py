@@ -1,4 +1,4 @@
-"""Shared set-up of the web tests: Gradio's environment before it is imported, and the browser's versions in the header."""
+"""Shared set-up of the web tests: Gradio's environment before it is imported, the browser's versions in the header."""
 
 import os
 import shutil

@@ -1,4 +1,4 @@
-"""End to end, in a real browser: web_main.py --weights random served on a free port, Debian's chromium driven by Playwright.
+"""End to end, in a real browser: web_main.py --weights random on a free port, Debian's chromium driven by Playwright.
 
 One server serves every test but the password's, in file order; the last tests check that no request
 left the machine, that the page's own requests were all served, and that SIGTERM cleans up.
@@ -336,8 +336,7 @@ def test_memory_stays_flat_over_many_runs(open_page, server):
     settings(page, iterations=2, print_every=1, image_size=32)
     resident = []
     for _ in range(6):
-        page.click("#start")
-        wait_for_status(page, r"^Done")
+        browser_harness.click_and_wait_for_status(page, "#start", "^Done")
         resident.append(server.resident_megabytes())
     print(f"server memory after each run (MB): {[round(value) for value in resident]}")
     assert resident[-1] - resident[1] < 40, resident
@@ -381,7 +380,8 @@ def test_requests_for_another_host_or_from_another_site_are_refused(server):
     host = f"127.0.0.1:{server.port}"
     status_code, body, _ = _status_of(server.url + "/", {"Host": f"attacker.example:{server.port}"})
     assert status_code == 403 and "own address" in body
-    status_code, _, _ = _status_of(server.url + "/gradio_api/upload", {"Host": host, "Origin": "http://attacker.example"},
+    status_code, _, _ = _status_of(server.url + "/gradio_api/upload",
+                                   {"Host": host, "Origin": "http://attacker.example"},
                                    method="POST", data=b"")
     assert status_code == 403
     for path in ("/gradio_api/file=/etc/passwd", "/gradio_api/file=../../etc/passwd",

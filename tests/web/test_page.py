@@ -8,6 +8,7 @@ import pytest
 from gradio import processing_utils
 from PIL import Image
 
+from nst import errors
 from nst.optimize import Costs
 from nst.web import config as web_config
 from nst.web import form
@@ -67,12 +68,16 @@ def test_a_bad_upload_is_reported_when_it_arrives(page):
 
 
 def test_stop_cancels_a_queued_run_and_asks_a_running_one_to_end(page):
+    assert page.request_stop(request("stopper")) == (gr.skip(), gr.skip())  # nothing to stop yet
     assert page.prepare_start(request("stopper")) == "Waiting for its turn…"
     session = page.sessions.get("stopper")
     status, token = page.request_stop(request("stopper"))
     assert status == "Cancelled while waiting in the queue." and len(token) == 32 and session.stop.requested()
     assert paint(page, "stopper")[0][1] == "Stopped before it started."
     page.prepare_start(request("stopper"))
+    first_stop = session.stop
+    page.prepare_start(request("stopper"))  # Start again while the first waits: both share one stop request
+    assert session.stop is first_stop and not first_stop.requested()
     session.running = True
     assert page.request_stop(request("stopper"))[0] == "Stopping after the current iteration…"
     session.running = False
@@ -100,7 +105,8 @@ def test_the_plot_shows_log10_costs_thinned_to_a_few_hundred_iterations():
     assert set(table["cost"]) == {"total", "content", "style"}
     totals = table[table["cost"] == "total"]
     assert len(totals) <= page_module.PLOT_POINTS + 1 and totals["iteration"].iloc[-1] == 1000
-    assert totals["log10 cost"].iloc[0] == pytest.approx(1.0) and set(table[table["cost"] == "style"]["log10 cost"]) == {2.0}
+    assert totals["log10 cost"].iloc[0] == pytest.approx(1.0)
+    assert set(table[table["cost"] == "style"]["log10 cost"]) == {2.0}
     assert page_module.loss_table([]).empty
 
 
@@ -109,3 +115,15 @@ def test_a_closed_tabs_late_run_does_nothing(page):
     page.on_unload(request("closing"))
     assert paint(page, "closing")[0][1] == "Stopped before it started."
     assert page.sessions.get("closing") is None
+
+
+def test_without_imagenet_weights_the_page_says_so_and_offers_untrained_ones(tmp_path):
+    missing = errors.WeightsError("no ImageNet VGG19 weights found (looked in /x)", hint="put … in pretrained-model/")
+    page = page_module.Page(web_config.WebConfig(), tmp_path / "sessions", missing)
+    assert page.weights_note().startswith("**No ImageNet weights.** no ImageNet VGG19 weights found (looked in /x)")
+    assert "To fix it: put … in pretrained-model/" in page.weights_note()
+    session = page.sessions.get("demo")
+    for use_untrained, weights in ((True, "random"), (False, "imagenet")):
+        _, _, config = page._run_inputs(session, None, None, "village.jpg", ["swirls.jpg"], use_untrained,
+                                        form.DEFAULTS)
+        assert config.weights == weights

@@ -1,4 +1,4 @@
-"""nst.web.painting: a page's run is nst.runs' run (the same files, the same image), streamed, stoppable, and leaves nothing behind."""
+"""nst.web.painting: a page's run is nst.runs' run (the same files and image), streamed, stoppable, leaving nothing."""
 
 import json
 import queue

@@ -1,4 +1,4 @@
-"""nst.web.security: requests for another Host, from another Origin, or for a refused route get 403; headers; the password."""
+"""nst.web.security: requests for another Host, from another Origin or to a refused route get 403; headers; password."""
 
 import warnings
 

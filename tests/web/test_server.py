@@ -1,4 +1,4 @@
-"""nst.web.server: the app behind its checks (Gradio's upload check back on, no API listed, the password), ports, weights."""
+"""nst.web.server: the app behind its checks (Gradio's upload check on, no API listed, the password), ports, weights."""
 
 import os
 import socket
