@@ -32,14 +32,16 @@ _SAVE_OPTIONS = {"JPEG": {"quality": 95}, "WEBP": {"quality": 95}}
 ImageError = errors.ImageError
 
 
-def read_image(path):
+def read_image(path, max_pixels=None):
     """Read the image file at `path` as an 8-bit RGB PIL image, upright as a viewer shows it.
 
     Transparent areas are composited over white, 16-bit and float images are
     scaled into 0..255, animated files give their first frame, and the EXIF
     orientation is applied. Raises ImageError for anything that is not a
-    complete, reasonably sized raster image.
+    complete, reasonably sized raster image: more than max_pixels pixels
+    (default MAX_PIXELS; a server sets its own, lower) is refused before decoding.
     """
+    limit = MAX_PIXELS if max_pixels is None else max_pixels
     shown_path = str(path)
     file_path = pathlib.Path(path)
     _check_regular_file(file_path, shown_path)
@@ -51,9 +53,9 @@ def read_image(path):
         if _looks_like_svg(handle.read(_SNIFF_BYTES)):
             raise ImageError(shown_path, _SVG_PROBLEM)
         handle.seek(0)
-        with _open_image(handle, shown_path, file_path.suffix) as image:
-            _check_pixel_count(image.size, shown_path)
-            _decode(image, shown_path)
+        with _open_image(handle, shown_path, file_path.suffix, limit) as image:
+            _check_pixel_count(image.size, shown_path, limit)
+            _decode(image, shown_path, limit)
             try:
                 # _to_rgb always makes a new image, so closing the file cannot touch it.
                 return _to_rgb(_apply_exif_orientation(image))
@@ -160,7 +162,7 @@ def _looks_like_svg(head):
     return text.startswith((b"<?xml", b"<!doctype", b"<!--")) and b"<svg" in text
 
 
-def _open_image(handle, shown_path, suffix):
+def _open_image(handle, shown_path, suffix, limit):
     """Open the image header with Pillow, refusing files it cannot identify or that are huge."""
     try:
         with warnings.catch_warnings():
@@ -169,7 +171,7 @@ def _open_image(handle, shown_path, suffix):
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             return Image.open(handle)
     except Image.DecompressionBombError:
-        raise ImageError(shown_path, _too_large_problem()) from None
+        raise ImageError(shown_path, _too_large_problem(limit)) from None
     except Image.UnidentifiedImageError:
         if suffix.lower() in _VECTOR_SUFFIXES:
             raise ImageError(shown_path, _SVG_PROBLEM) from None
@@ -178,31 +180,31 @@ def _open_image(handle, shown_path, suffix):
         raise ImageError(shown_path, f"not an image Pillow can read ({error})") from None
 
 
-def _check_pixel_count(size, shown_path):
-    """Refuse images over MAX_PIXELS; Image.open has read only the header so far."""
+def _check_pixel_count(size, shown_path, limit):
+    """Refuse images over limit pixels; Image.open has read only the header so far."""
     width, height = size
     if width < 1 or height < 1:
         raise ImageError(shown_path, f"image has no pixels ({width}×{height})")
-    if width * height > MAX_PIXELS:
-        raise ImageError(shown_path, _too_large_problem(width, height))
+    if width * height > limit:
+        raise ImageError(shown_path, _too_large_problem(limit, width, height))
 
 
-def _too_large_problem(width=None, height=None):
+def _too_large_problem(limit, width=None, height=None):
     """Describe an image refused for its pixel count."""
-    limit = f"the limit is {MAX_PIXELS:,} pixels"
+    limit_text = f"the limit is {limit:,} pixels"
     if width is None:
-        return f"image is too large to decode safely ({limit})"
-    return f"image is too large ({width}×{height} = {width * height:,} pixels; {limit})"
+        return f"image is too large to decode safely ({limit_text})"
+    return f"image is too large ({width}×{height} = {width * height:,} pixels; {limit_text})"
 
 
-def _decode(image, shown_path):
+def _decode(image, shown_path, limit):
     """Decode every pixel now, so truncated or corrupt files fail here and not later."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image.load()
     except Image.DecompressionBombError:
-        raise ImageError(shown_path, _too_large_problem()) from None
+        raise ImageError(shown_path, _too_large_problem(limit)) from None
     except _DECODE_ERRORS as error:
         raise ImageError(shown_path, f"file is truncated or corrupt ({error})") from None
 

@@ -1,4 +1,4 @@
-"""Ctrl-C and SIGTERM as a request to stop a long loop after its current step, so that the step's work is saved."""
+"""Ctrl-C, SIGTERM or a Stop button as a request to stop a long loop after its current step, so that the step's work is saved."""
 
 import signal
 
@@ -8,11 +8,14 @@ class StopRequest:
 
     Used as a context manager around the loop, which polls requested(); signal_number says
     which signal came (the exit code is 128 + it). A second Ctrl-C raises KeyboardInterrupt
-    at once.
+    at once. Outside the context manager no handler is installed, and request() is the only
+    way to ask: the web page gives each run its own StopRequest and its Stop button calls it
+    (from another thread; the loop sees it after the current iteration, as it sees a signal).
     """
 
     def __init__(self):
         self.signal_number = None
+        self._asked = False
         self._previous = {}
 
     def __enter__(self):
@@ -29,5 +32,9 @@ class StopRequest:
             raise KeyboardInterrupt  # a second Ctrl-C: the user does not want to wait
         self.signal_number = signal_number
 
+    def request(self):
+        """Asks the loop to stop after its current step, as a signal would (signal_number stays None)."""
+        self._asked = True
+
     def requested(self):
-        return self.signal_number is not None
+        return self._asked or self.signal_number is not None

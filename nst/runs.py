@@ -42,16 +42,17 @@ class Outcome:
     status: str  # finished, ended_early, stopped (non-finite), interrupted
 
 
-def new_run(config, overwrite=False, content=None, style=None):
+def new_run(config, overwrite=False, content=None, style=None, loaded_weights=None):
     """Reads every input and the weights, then picks and creates the folder; returns a FolderRun.
 
     The folder is the config's, or its first free run_N subfolder when it holds an earlier run;
     with overwrite it is the config's, and the earlier run's files are removed, but only now that
     every input is known good: a refused run costs nothing. content and style may be given as
-    images instead of the config's paths (see transfer.prepare). Raises NSTErrors.
+    images instead of the config's paths, and the weights as already read LoadedWeights (see
+    transfer.prepare). Raises NSTErrors.
     """
     output_dir = outputs.choose_output_directory(config.output_dir, overwrite)
-    prepared = transfer.prepare(config, content, style)
+    prepared = transfer.prepare(config, content, style, loaded_weights)
     output_dir = files.prepare_output_directory(output_dir)
     if overwrite:
         outputs.clear_previous_run(output_dir)

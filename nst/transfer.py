@@ -65,11 +65,13 @@ def _as_pil(image_or_path):
     return images.read_image(image_or_path)
 
 
-def prepare(config, content=None, style=None):
+def prepare(config, content=None, style=None, loaded_weights=None):
     """Reads and checks every input of the run; raises ImageError, WeightsError on bad input.
 
     content and style may be given directly (PIL images or H×W×3 arrays; style also a list
-    of them) instead of the config's paths, for the Python API.
+    of them) instead of the config's paths, for the Python API. loaded_weights, when given,
+    are the LoadedWeights config.weights names, already read (the web page reads them once for
+    many runs); otherwise they are read here.
     """
     content_image = _as_pil(content if content is not None else config.content_image)
     smallest = sizing.content_size(content_image.size, config.sizing, config.scale_sizes()[0])
@@ -83,8 +85,9 @@ def prepare(config, content=None, style=None):
     full_size = sizing.content_size(content_image.size, config.sizing, config.image_size)
     content_mask = masks.read_mask(config.content_mask, full_size) if config.content_mask else None
     style_masks = tuple(masks.read_mask(path, full_size) for path in config.style_masks)
-    loaded_weights = weights_module.load_weights(config.weights, seed=config.seed,
-                                                 allow_download=config.allow_download)
+    if loaded_weights is None:
+        loaded_weights = weights_module.load_weights(config.weights, seed=config.seed,
+                                                     allow_download=config.allow_download)
     return PreparedRun(content_image, style_images, init_image, loaded_weights, content_mask, style_masks,
                        config.sizing)
 

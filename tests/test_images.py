@@ -357,6 +357,13 @@ def test_pixel_limit_is_read_at_call_time(tmp_path, monkeypatch):
     assert read_image(path).size == (20, 20)
 
 
+def test_a_caller_sets_a_lower_pixel_limit(tmp_path):
+    path = write_image(tmp_path / "small.png", Image.new("RGB", (20, 20)))
+    with pytest.raises(ImageError, match=r"too large \(20×20 = 400 pixels; the limit is 399 pixels\)"):
+        read_image(path, max_pixels=399)
+    assert read_image(path, max_pixels=400).size == (20, 20)
+
+
 def test_image_error_is_a_value_error():
     error = ImageError("photos/cat.jpg", "file is truncated or corrupt\n(detail)")
     assert isinstance(error, ValueError)

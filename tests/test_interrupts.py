@@ -30,3 +30,12 @@ def test_sigint_gives_the_shells_exit_code():
     with interrupts.StopRequest() as stop:
         deliver(signal.SIGINT)
     assert 128 + stop.signal_number == 130
+
+
+def test_a_stop_button_asks_without_a_signal_and_installs_no_handler():
+    previous = signal.getsignal(signal.SIGINT)
+    stop = interrupts.StopRequest()
+    assert not stop.requested()
+    stop.request()
+    assert stop.requested() and stop.signal_number is None
+    assert signal.getsignal(signal.SIGINT) is previous

@@ -64,3 +64,14 @@ def test_a_folder_without_a_usable_run_json_cannot_be_resumed(config, tmp_path):
     (folder / "run.json").write_text(json.dumps({"config": {"no_such_field": 1}, "status": "interrupted"}))
     with pytest.raises(errors.OutputError, match="run.json has no usable config"):
         runs.resumed_config(folder)
+
+
+def test_weights_read_once_serve_a_new_run_without_being_read_again(config, monkeypatch, random_weights):
+    from nst import weights as weights_module
+
+    def no_reading(*arguments, **keywords):
+        raise AssertionError("the run read the weights again")
+
+    monkeypatch.setattr(weights_module, "load_weights", no_reading)
+    run = runs.new_run(config, loaded_weights=random_weights)
+    assert run.prepared.loaded_weights is random_weights
