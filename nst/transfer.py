@@ -177,13 +177,17 @@ def build_extractor(config, prepared):
                                 input_normalization=config.input_normalization)
 
 
-def build_cost_function(config, extractor, inputs):
-    """The cost of one scale: the config's losses against this scale's content and style targets."""
+def build_cost_function(config, extractor, inputs, temporal=None):
+    """The cost of one scale: the config's losses against this scale's content and style targets.
+
+    temporal: a video frame's nst.temporal.TemporalTarget, at this scale's size.
+    """
     return optimize.CostFunction(
         extractor, inputs.network_content, inputs.style_targets, config.content_layer,
         config.effective_style_layers, config.content_weight, config.style_weight, config.total_variation_weight,
         loss_conventions.get_loss_convention(config.loss_convention),
         space=image_space.image_space(config.optimization_space, extractor.convention), tv_form=config.tv_form,
+        temporal=temporal,
     )
 
 
@@ -234,18 +238,22 @@ def _start_of_scale(config, prepared, inputs, resume, previous_image, first, net
     return start, first, optimizer_state
 
 
-def transfer_style(config, prepared, callbacks=optimize.Callbacks(), resume=None):
+def transfer_style(config, prepared, callbacks=optimize.Callbacks(), resume=None, start=None, temporal=None,
+                   extractor=None):
     """Optimises the generated image at each scale, coarse to fine; returns an optimize.OptimizationResult.
 
     Iterations are numbered across scales (scale k covers k·n … (k+1)·n, n = config.iterations_per_scale). With
     resume, the scales already finished are skipped and the run continues from resume's
     image and Adam state. The result's image is presented (colours, mask); raw_image is
-    what was optimised.
+    what was optimised. For a video frame (nst.video.transfer): start, RGB pixels to start from
+    instead of config.init (resized to the first scale); temporal, an nst.temporal.TemporalTarget
+    at the full size, added to every scale's cost at that scale's size; extractor, the network
+    built once for the whole clip.
     """
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
-    extractor = build_extractor(config, prepared)
-    results, previous_image = [], None
+    extractor = extractor or build_extractor(config, prepared)
+    results, previous_image = [], start
     for scale_index, longest_side in enumerate(config.scale_sizes()):
         first, last = scale_index * config.iterations_per_scale, (scale_index + 1) * config.iterations_per_scale
         if resume is not None and resume.iteration >= last:
@@ -255,7 +263,8 @@ def transfer_style(config, prepared, callbacks=optimize.Callbacks(), resume=None
         start, first, optimizer_state = _start_of_scale(config, prepared, inputs, resume, previous_image, first,
                                                         extractor.convention)
         resume = None
-        cost_function = build_cost_function(config, extractor, inputs)
+        scale_temporal = temporal.at_size(inputs.content_pixels.shape[1::-1]) if temporal is not None else None
+        cost_function = build_cost_function(config, extractor, inputs, scale_temporal)
         result = _optimise_scale(config, cost_function, start, first, last,
                                  _presenting_callbacks(config, inputs, callbacks), optimizer_state)
         results.append(dataclasses.replace(result, image=present(config, inputs, result.image),
