@@ -95,6 +95,17 @@ flags.DEFINE_enum("preset", "coursera", list(config_module.PRESETS),
                   "Reproduce one of the systems this project grew from (see README 'Presets'); explicit flags "
                   "override it.")
 flags.DEFINE_bool("print_config", False, "Print the fully resolved configuration as JSON and exit.")
+# Video.
+flags.DEFINE_string("content_video", None,
+                    "Stylise a clip instead of an image: a video file (.mp4, .mov, .mkv, .gif, …) or a folder of "
+                    "frames; writes video.mp4 (with the clip's sound), the frames and run.json.")
+flags.DEFINE_float("temporal_weight", config_module.DEFAULT_TEMPORAL_WEIGHT,
+                   "Weight of the temporal cost: each frame's squared difference to the previous stylised frame, "
+                   "warped along the optical flow, where the flow is reliable (units of --optimization_space).")
+flags.DEFINE_integer("epochs_per_frame", None, "Iterations of each frame after the first (default: half of --epochs).")
+flags.DEFINE_enum("frame_init", "warped", list(config_module.FRAME_INITS),
+                  "How frames after the first start: warped (the previous stylised frame, warped along the flow) "
+                  "or independent (from --init, like the first: the flickering baseline).")
 # Runs.
 flags.DEFINE_bool("quiet", False, "Print nothing but errors.")
 flags.DEFINE_bool("overwrite", False, "Write over an earlier run in --output_dir instead of a new run_N subfolder.")
@@ -111,6 +122,7 @@ CONFIG_FLAGS = (
     "style_scale", "preserve_colors", "content_mask", "style_masks", "style_layer_weight_exp", "loss_convention",
     "pooling_border", "adam_epsilon_placement", "lbfgs_variant", "input_normalization", "optimization_space",
     "clip_each_step", "sizing", "features_before_relu", "tv_form", "save_rounding",
+    "content_video", "temporal_weight", "epochs_per_frame", "frame_init",
 )
 RENAMED_CONFIG_FLAGS = {"download": "allow_download", **config_module.RENAMED_FIELDS}
 
@@ -135,9 +147,14 @@ def config_from_flags(flag_values):
     """
     names = {**{name: name for name in CONFIG_FLAGS}, **RENAMED_CONFIG_FLAGS}
     explicit = {field: _flag_value(flag_values, flag) for flag, field in names.items() if flag_values[flag].present}
+    content_image = _image_paths(flag_values.content_image, flag_values.content_image_filename)
+    if flag_values.content_video is not None:  # a clip's run: its content is the clip, named in both fields
+        if flag_values["content_image"].present or flag_values["content_image_filename"].present:
+            raise errors.ConfigError("--content_video and --content_image both name the content: give one")
+        content_image = flag_values.content_video
     return config_module.StyleTransferConfig.from_preset(
         flag_values.preset,
-        content_image=_image_paths(flag_values.content_image, flag_values.content_image_filename),
+        content_image=content_image,
         style_image=_image_paths(flag_values.style_image, flag_values.style_image_filename),
         **explicit,
     )
@@ -183,16 +200,90 @@ def _exit_code(outcome, run, display, stop):
     return errors.EXIT_OK
 
 
+def _announce_clip(display, run):
+    """A clip's first lines: the weights, the clip, how its frames are stylised, and where the files go."""
+    from nst.video import transfer as clip_transfer
+
+    config, clip = run.config, run.clip
+    if run.prepared.loaded_weights.warning:
+        print(f"Warning: {run.prepared.loaded_weights.warning}", file=sys.stderr)
+    display.write(f"Weights: {run.prepared.loaded_weights.source}")
+    sound = ", with sound" if clip.has_audio else ""
+    width, height = run.stylised_size
+    later = clip_transfer.frame_config(config, 1)
+    start = "the previous frame, warped" if config.frame_init == "warped" else config.init
+    temporal = f", temporal weight {config.temporal_weight:g}" if config.temporal_weight else ", no temporal cost"
+    where = (f"resuming at frame {run.position.next_frame + 1}" if run.position.next_frame
+             else f"frame 1: {config.total_iterations} iterations ({config.optimizer}) from {config.init}")
+    display.write(f"Stylising {config.content_video} ({clip.frame_count} frames, {float(clip.frames_per_second):.4g} "
+                  f"fps{sound}) at {width}×{height} in the style of {', '.join(config.style_image)}; {where}; later "
+                  f"frames: {later.total_iterations} iterations from {start}{temporal}; files in {run.output_dir}/")
+
+
+def _clip_exit_code(outcome, run, display, stop):
+    """The process exit code of a clip's outcome, and the last line it prints."""
+    record, result = outcome.record, outcome.result
+    folder = run.output_dir
+    if outcome.status == "interrupted":
+        display.write(f"Interrupted at frame {result.frames_done + 1}: {result.frames_done} frame(s) saved in "
+                      f"{folder}/; continue with --resume {folder}")
+        return 128 + stop.signal_number
+    if outcome.status == "stopped":
+        return errors.report(PROGRAM, f"stopped early: {result.stop_reason}; the frames before it are saved in "
+                                      f"{folder}/", errors.EXIT_NON_FINITE)
+    timing = record["seconds_per_frame"]
+    later = f", later frames {timing['later_median']:.1f} s (median)" if timing["later_median"] is not None else ""
+    error = record["warping_error"]
+    summary = (f"{record['frames_done']} frames in {record['wall_seconds']:.1f} s (first frame {timing['first']:.1f} s"
+               f"{later}); warping error {'n/a (one frame)' if error is None else f'{error:.4g}'}")
+    if outcome.status == "ended_early":
+        frames = [str(entry["frame"]) for entry in record["frames"] if entry.get("ended_at_limit")]
+        return errors.report(PROGRAM, f"L-BFGS ended early at a limit in frame(s) {', '.join(frames)} (run.json says "
+                                      f"why); {summary}: {outcome.video_path}", errors.EXIT_ENDED_EARLY)
+    display.write(f"Done: {summary}: {outcome.video_path}")
+    return errors.EXIT_OK
+
+
+def run_clip(flag_values, config=None):
+    """Stylises the clip the flags (or the run to resume) describe; returns the exit code."""
+    from nst.video import progress as clip_progress
+    from nst.video import runs as clip_runs
+
+    run = clip_runs.resumed_run(flag_values.resume) if config is None else clip_runs.new_run(
+        config, flag_values.overwrite)
+    display = clip_progress.ClipProgressDisplay(run, quiet=flag_values.quiet)
+    _announce_clip(display, run)
+    with interrupts.StopRequest() as stop:
+        try:
+            outcome = clip_runs.execute(run, display.callbacks(stop.requested))
+        finally:
+            display.close()
+    return _clip_exit_code(outcome, run, display, stop)
+
+
+def _resumes_a_clip(folder):
+    from nst import outputs
+    from nst.video import runs as clip_runs
+
+    return clip_runs.is_clip_record(outputs.load_run_record(folder))
+
+
 def run_from_flags(flag_values):
     """Runs the style transfer the parsed flags describe; returns the exit code (NSTErrors go to the boundary)."""
     quiet_tensorflow.import_tensorflow_quietly()
     from nst import progress
     from nst import runs
 
+    clip = _resumes_a_clip(flag_values.resume) if flag_values.resume else flag_values.content_video is not None
     if flag_values.print_config:  # never touches a file
-        config = runs.resumed_config(flag_values.resume)[0] if flag_values.resume else config_from_flags(flag_values)
+        if flag_values.resume:
+            config = (_resumed_clip_config(flag_values.resume) if clip else runs.resumed_config(flag_values.resume)[0])
+        else:
+            config = config_from_flags(flag_values)
         print(json.dumps(config.to_dict(), indent=2))
         return errors.EXIT_OK
+    if clip:
+        return run_clip(flag_values, None if flag_values.resume else config_from_flags(flag_values))
     if flag_values.resume:
         run = runs.resumed_run(flag_values.resume)
     else:
@@ -206,6 +297,12 @@ def run_from_flags(flag_values):
         finally:
             display.close()
     return _exit_code(outcome, run, display, stop)
+
+
+def _resumed_clip_config(folder):
+    from nst.video import runs as clip_runs
+
+    return clip_runs.resumed_config(folder)[0]
 
 
 main = errors.absl_main(PROGRAM, run_from_flags, FLAGS)

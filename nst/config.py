@@ -64,6 +64,15 @@ SIZING_RULES = ("longest", "square", "udacity", "shorter", "tf_tutorial", "torch
 SAVE_ROUNDINGS = ("round", "truncate")  # 8-bit output: round to nearest, or truncate as astype(uint8) does
 TV_FORMS = ("absolute", "squared")  # Σ|neighbour differences|, or ½Σ(differences²) as jcjohnson/neural-style
 MIN_IMAGE_SIZE = 16  # VGG19 pools four times before conv5_1: 16 pixels become one
+# How each frame of a clip after the first starts: 'warped', the previous stylised frame warped along the
+# optical flow (Ruder et al. 2016); 'independent', from init like the first (the flickering baseline).
+FRAME_INITS = ("warped", "independent")
+# The temporal cost's weight keeps Ruder et al.'s ratio to the content cost: their 1e3 against a content
+# weight of 5 on the mean squared error of relu4_2 (jcjohnson/neural-style's conventions, the gatys preset)
+# is 200 per unit of content weight. The Coursera content cost is a quarter of that mean (α 10: 2.5), on the
+# same Caffe network fed the same pixels (×255 instead of ×256), and its variable is in pixels: 200·2.5.
+# The presets' values are converted likewise (README, "Video").
+DEFAULT_TEMPORAL_WEIGHT = 500.0
 
 _LAYER_PATTERNS = (
     re.compile(r"^conv(\d)_(\d)$"),
@@ -74,7 +83,7 @@ _LAYER_PATTERNS = (
 
 # Fields renamed to one vocabulary across the project; the old names (the Coursera app's flags) still work.
 RENAMED_FIELDS = {"alpha": "content_weight", "beta": "style_weight", "tv_weight": "total_variation_weight",
-                  "epochs": "iterations"}
+                  "epochs": "iterations", "epochs_per_frame": "iterations_per_frame"}
 
 # The flags keep the old names, so messages about these fields name the flag a user typed.
 _FLAG_NAMES = {new: old for old, new in RENAMED_FIELDS.items()}
@@ -275,6 +284,12 @@ class StyleTransferConfig:
     features_before_relu: bool = False  # read the convolutions' outputs before the ReLU (the PyTorch tutorial)
     tv_form: str = "absolute"
     save_rounding: str = "truncate"  # Coursera's save_image: np.clip(...).astype('uint8')
+    # Video (Ruder et al. 2016; nst.video): a clip instead of one content image.
+    content_video: str | None = None  # a video file or a folder of frames (content_image then names it too)
+    temporal_weight: float = DEFAULT_TEMPORAL_WEIGHT  # in the optimisation variable's squared units (README, "Video")
+    iterations_per_frame: int | None = None  # frames after the first (--epochs_per_frame); None: half of iterations
+    frame_init: str = "warped"  # one of FRAME_INITS
+
     def __post_init__(self):
         require_number("image_size", self.image_size, MIN_IMAGE_SIZE, whole=True)
         _require_renamed_number("iterations", self.iterations, 1, whole=True)
@@ -320,6 +335,7 @@ class StyleTransferConfig:
                               f"got {self.tile_size}")
         if self.memory_limit != "auto":
             memory.parse_memory_size(self.memory_limit)
+        self._check_video_fields()
         _require_renamed_number("total_variation_weight", self.total_variation_weight, 0)
         require_choice("optimizer", self.optimizer, OPTIMIZERS)
         require_choice("precision", self.precision, PRECISIONS)
@@ -336,6 +352,25 @@ class StyleTransferConfig:
         # Frozen dataclass: normalised values are stored once, here, so every reader sees one spelling.
         object.__setattr__(self, "content_layer", canonical_layer_name(self.content_layer))
         object.__setattr__(self, "style_layers", validated_style_layers(self.style_layers))
+
+    def _check_video_fields(self):
+        if self.content_video is not None:
+            require_text("content_video", self.content_video)
+        require_number("temporal_weight", self.temporal_weight, 0)
+        if self.iterations_per_frame is not None:
+            _require_renamed_number("iterations_per_frame", self.iterations_per_frame, 1, whole=True)
+        require_choice("frame_init", self.frame_init, FRAME_INITS)
+
+    @property
+    def frame_iterations(self):
+        """Iterations of each frame after a clip's first: iterations_per_frame, by default half of iterations.
+
+        Ruder et al. run 2000 on the first frame and 1000 on later ones, which start close to their
+        result (the previous frame, warped).
+        """
+        if self.iterations_per_frame is not None:
+            return self.iterations_per_frame
+        return max(1, math.ceil(self.iterations / 2))
 
     def _normalised_blend_weights(self):
         weights = self.style_blend_weights
@@ -399,6 +434,8 @@ class StyleTransferConfig:
     beta = property(lambda self: self.style_weight, doc="style_weight's old name (--beta)")
     tv_weight = property(lambda self: self.total_variation_weight, doc="total_variation_weight's old name")
     epochs = property(lambda self: self.iterations, doc="iterations' old name (--epochs)")
+    epochs_per_frame = property(lambda self: self.iterations_per_frame,
+                                doc="iterations_per_frame's name on the command line (--epochs_per_frame)")
 
     def to_dict(self):
         """Plain JSON-ready values, layers as {name: weight}."""
@@ -448,6 +485,7 @@ PRESETS = {
         "pooling": "max", "pooling_border": "drop", "sizing": "square", "image_size": 400,
         "content_layer": "conv5_4", "init": "noisy_content", "seed": 1, "learning_rate": 0.01,
         "adam_epsilon": 1e-7, "clip_each_step": True, "iterations": 2501, "print_every": 250,
+        "temporal_weight": 500.0,  # as coursera's: network input and variable both in 0–1 units (approximately)
     },
     # udacity/deep-learning-v2-pytorch, Style_Transfer_Solution.ipynb: torchvision's VGG19, Adam(0.003)
     # on the ImageNet-normalised tensor with PyTorch's ε placement, the shorter side set to
@@ -458,6 +496,7 @@ PRESETS = {
         "style_layers": (("conv1_1", 1.0), ("conv2_1", 0.75), ("conv3_1", 0.2), ("conv4_1", 0.2), ("conv5_1", 0.2)),
         "content_layer": "conv4_2", "image_size": 400, "sizing": "udacity", "loss_convention": "pytorch",
         "pooling": "max", "pooling_border": "drop", "iterations": 2000, "print_every": 400, "save_rounding": "round",
+        "temporal_weight": 200.0,  # 200·α in the normalised input's units (approximately: another network)
     },
     # The L-BFGS report, which follows the PyTorch tutorial "Neural Transfer Using PyTorch":
     # torch.optim.LBFGS driven as the tutorial drives it (evaluations counted, the 0–1 image clamped
@@ -471,6 +510,9 @@ PRESETS = {
         "image_size": 512, "sizing": "shorter", "iterations": 500, "print_every": 50, "pooling": "max",
         "pooling_border": "drop", "content_layer": "conv2_2",
         "style_layers": (("conv1_1", 1.0), ("conv1_2", 1.0), ("conv2_1", 1.0), ("conv2_2", 1.0), ("conv3_1", 1.0)),
+        # 200·α with the variable in 0–1 units and the network fed (x − mean)/0.226, about 4.4 of its units per
+        # 0–1 unit: 200·4.4² (approximately: another network, and content at conv2_2).
+        "temporal_weight": 4e3,
     },
     # The TensorFlow tutorial "Neural style transfer": Keras's VGG19 with caffe preprocessing of
     # the ×255 image, Adam(0.02, β1 0.99, ε 0.1) on the 0–1 image clipped after every step, TV 30
@@ -482,6 +524,7 @@ PRESETS = {
         "adam_epsilon": 0.1, "image_size": 512, "sizing": "tf_tutorial", "init": "content",
         "loss_convention": "tf_tutorial", "pooling": "max", "pooling_border": "drop", "iterations": 1000,
         "print_every": 100, "style_layers": tuple((f"conv{block}_1", 1 / 5) for block in range(1, 6)),
+        "temporal_weight": 1.3e11,  # 200·α (1e4) on the same Caffe input, the variable in 0–1 units: ×255²
     },
     # jcjohnson/neural-style's defaults: the Caffe VGG19 (Keras's or MatConvNet's file) fed the
     # ×256 caffe input, max pooling rounding up (loadcaffe), Torch's optim.lbfgs on that input
@@ -493,5 +536,6 @@ PRESETS = {
         "pooling_border": "keep", "optimizer": "lbfgs", "lbfgs_variant": "lua", "init": "randn", "iterations": 1000,
         "print_every": 100, "loss_convention": "jcjohnson", "input_normalization": "weights_x256",
         "optimization_space": "network", "sizing": "torch_image",
+        "temporal_weight": 1e3,  # Ruder et al.'s own, for this very system (artistic-videos builds on it)
     },
 }

@@ -13,6 +13,7 @@ from nst import image_space as image_space_module
 from nst import loss_conventions
 from nst import losses
 from nst import masks
+from nst import temporal as temporal_module
 from nst import tiling
 from nst import vgg
 
@@ -27,12 +28,13 @@ PIXEL_RANGE = image_space_module.PIXEL_RANGE
 
 @dataclasses.dataclass(frozen=True)
 class Costs:
-    """The costs of one image, as Python floats; tv is 0 when total variation is not used."""
+    """The costs of one image, as Python floats; tv and temporal are 0 when their terms are not used."""
 
     total: float
     content: float
     style: float
     tv: float = 0.0
+    temporal: float = 0.0  # a video frame's, against the previous frame warped (nst.temporal)
 
     @classmethod
     def from_tensors(cls, tensors):
@@ -183,12 +185,13 @@ class CostFunction:
     StyleTarget, a sequence of them (blended by their weights), or plain style pixels.
     The generated image is given in space's coordinates (nst.image_space; pixels by default),
     and total variation is measured in them too, as the reproduced systems measure it on the
-    variable they optimise.
+    variable they optimise. temporal, a nst.temporal.TemporalTarget at the image's size, adds a
+    video frame's temporal cost, also measured in the space's units.
     """
 
     def __init__(self, extractor, content_pixels, style, content_layer, style_layers, content_weight, style_weight,
                  total_variation_weight=0.0, convention=loss_conventions.COURSERA, space=None, tv_form="absolute",
-                 tile_size=None):
+                 tile_size=None, temporal=None):
         self.extractor = extractor
         self.content_layer = content_layer
         self.style_layers = tuple(style_layers)  # ((name, weight), ...)
@@ -199,6 +202,11 @@ class CostFunction:
         self.tv_cost = losses.squared_total_variation_cost if tv_form == "squared" else losses.total_variation_cost
         self.image_shape = tuple(np.shape(content_pixels)[:2])  # the generated image is the content's size
         self.tile_size = tile_size  # None: the network sees the whole image at once (see nst.tiling)
+        self.temporal = temporal
+        if temporal is not None:
+            warped = np.asarray(self.space.from_pixels(np.asarray(temporal.warped, np.float32)), np.float32)
+            self._temporal_warped = tf.constant(warped[np.newaxis])
+            self._temporal_reliability = tf.constant(np.asarray(temporal.reliability, np.float32)[None, :, :, None])
         # The image is fed the way its system feeds it, not through pixels and back, which would
         # round every value twice: as it is in the network's own input space (channels reordered),
         # and normalised from the 0–1 image when the weights' convention starts from one.
@@ -292,11 +300,16 @@ class CostFunction:
     def image_costs(self, image_batch):
         """{name: (weight, cost)} of the terms measured on the image itself rather than through the network.
 
-        Total variation here. Kept apart from the network's terms because they need the whole
-        image at once: a tiled evaluation runs the network tile by tile but these on the image.
+        Total variation, and a video frame's temporal cost when there is one. Kept apart from the
+        network's terms because they need the whole image at once: a tiled evaluation runs the
+        network tile by tile but these on the image.
         """
         tv = self.tv_cost(image_batch) if self.total_variation_weight else tf.constant(0.0)
-        return {"tv": (self.total_variation_weight, tv)}
+        costs = {"tv": (self.total_variation_weight, tv)}
+        if self.temporal is not None:
+            cost = temporal_module.temporal_cost(image_batch, self._temporal_warped, self._temporal_reliability)
+            costs["temporal"] = (float(self.temporal.weight), cost)
+        return costs
 
 
 def make_cost_and_gradient(cost_function, jit=False, on_tile=None):

@@ -25,9 +25,12 @@ ANIMATION_NAME = "progress.gif"
 VIDEO_NAME = "progress.mp4"
 LOSS_PLOT_NAME = "losses.png"
 SUMMARY_NAME = "summary.png"
-_SNAPSHOT_PATTERN = re.compile(r"^iteration_\d+\.png$")
+# A stylised clip's run (nst.video.runs): its frames, the video made of them and where to resume.
+CLIP_VIDEO_NAME = "video.mp4"
+CLIP_STATE_NAME = "clip_state.npz"
+_SNAPSHOT_PATTERN = re.compile(r"^(iteration|frame)_\d+\.png$")
 _RUN_FILE_NAMES = {FINAL_IMAGE_NAME, RUN_RECORD_NAME, RESUME_STATE_NAME, ANIMATION_NAME, VIDEO_NAME,
-                   LOSS_PLOT_NAME, SUMMARY_NAME}
+                   LOSS_PLOT_NAME, SUMMARY_NAME, CLIP_VIDEO_NAME, CLIP_STATE_NAME}
 GIF_FRAME_MILLISECONDS = 250
 # progress.gif, progress.mp4 and summary.png show the run at most this large: a 4K or 8K run's
 # animation at full size would hold every snapshot in memory at once and weigh hundreds of MB.
@@ -35,7 +38,7 @@ PREVIEW_MAX_SIDE = 1024
 
 
 @contextlib.contextmanager
-def _writing(path):
+def writing(path):
     """Turns an OSError while writing path (disk full, read-only, the folder gone) into a WriteError naming it."""
     try:
         yield
@@ -44,9 +47,12 @@ def _writing(path):
         raise errors.WriteError(str(path), f"cannot be written ({reason})") from error
 
 
-def _costs_record(costs):
-    """Costs as JSON values: a non-finite cost becomes null (JSON has no Infinity or NaN)."""
-    return {name: (value if np.isfinite(value) else None) for name, value in dataclasses.asdict(costs).items()}
+def costs_record(costs):
+    """Costs as JSON values: a non-finite cost becomes null (JSON has no Infinity or NaN); no temporal cost, no key."""
+    values = dataclasses.asdict(costs)
+    if not values["temporal"]:
+        del values["temporal"]  # only video frames have one; image runs' records stay as they were
+    return {name: (value if np.isfinite(value) else None) for name, value in values.items()}
 
 
 def snapshot_path(output_dir, iteration):
@@ -62,7 +68,8 @@ def describe_costs(iteration, costs):
     """One line in the spirit of the Coursera app's printout."""
     line = (f"Iteration {iteration}: total cost = {costs.total:.6g}, "
             f"content cost = {costs.content:.6g}, style cost = {costs.style:.6g}")
-    return line + (f", tv cost = {costs.tv:.6g}" if costs.tv else "")
+    line += f", tv cost = {costs.tv:.6g}" if costs.tv else ""
+    return line + (f", temporal cost = {costs.temporal:.6g}" if costs.temporal else "")
 
 
 def _is_run_file(path):
@@ -219,16 +226,16 @@ class RunRecorder:
         # wall_seconds: since the run started (earlier runs it resumes included), as wall_seconds below;
         # the time of each iteration is the difference, for benchmarks and for checking a run's speed.
         wall_seconds = self.previous_wall_seconds + time.time() - self.started
-        self.history.append({"iteration": iteration, **_costs_record(costs), "wall_seconds": round(wall_seconds, 3)})
+        self.history.append({"iteration": iteration, **costs_record(costs), "wall_seconds": round(wall_seconds, 3)})
 
     def on_snapshot(self, snapshot):
         """Writes the snapshot's image, the resume state and run.json; WriteError naming the file if one fails."""
         path = snapshot_path(self.output_dir, snapshot.iteration)
-        with _writing(path):
+        with writing(path):
             images.save_image(snapshot.image, path, self.config.save_rounding)
-        with _writing(self.output_dir / RESUME_STATE_NAME):
+        with writing(self.output_dir / RESUME_STATE_NAME):
             save_resume_state(self.output_dir, snapshot.iteration, snapshot.resume_image, snapshot.optimizer_state)
-        entry = {"iteration": snapshot.iteration, "costs": _costs_record(snapshot.costs),
+        entry = {"iteration": snapshot.iteration, "costs": costs_record(snapshot.costs),
                  "elapsed_seconds": round(snapshot.elapsed_seconds, 3)}
         snapshots = [old for old in self.snapshots if old["iteration"] != snapshot.iteration] + [entry]
         self.write_record(snapshots=snapshots)
@@ -243,9 +250,9 @@ class RunRecorder:
             record.update(iterations=result.iterations, evaluations=result.evaluations,
                           optimisation_seconds=round(result.elapsed_seconds, 3),
                           seconds_per_iteration=round(result.seconds_per_iteration, 4),
-                          final_costs=_costs_record(result.costs), stop_reason=result.stop_reason,
+                          final_costs=costs_record(result.costs), stop_reason=result.stop_reason,
                           ended_early=result.ended_early)
-        with _writing(self.output_dir / RUN_RECORD_NAME):
+        with writing(self.output_dir / RUN_RECORD_NAME):
             files.write_json_atomic(self.output_dir / RUN_RECORD_NAME, record)
 
     def finish(self, result, status):
@@ -253,18 +260,18 @@ class RunRecorder:
 
         Raises WriteError naming the file that could not be written.
         """
-        with _writing(final_image_path(self.output_dir)):
+        with writing(final_image_path(self.output_dir)):
             images.save_image(result.image, final_image_path(self.output_dir), self.config.save_rounding)
         self.status = status
         if status == "interrupted":
-            with _writing(self.output_dir / RESUME_STATE_NAME):
+            with writing(self.output_dir / RESUME_STATE_NAME):
                 save_resume_state(self.output_dir, result.iterations, result.resume_image, result.optimizer_state)
         else:
-            with _writing(self.output_dir / ANIMATION_NAME):
+            with writing(self.output_dir / ANIMATION_NAME):
                 write_animation(self.output_dir, self.snapshots)
-            with _writing(self.output_dir / LOSS_PLOT_NAME):
+            with writing(self.output_dir / LOSS_PLOT_NAME):
                 write_loss_plot(self.output_dir / LOSS_PLOT_NAME, self.history)
-            with _writing(self.output_dir / SUMMARY_NAME):
+            with writing(self.output_dir / SUMMARY_NAME):
                 write_summary(self.output_dir / SUMMARY_NAME, self.prepared, result.image, self.config.save_rounding)
         self.write_record(result)
         return final_image_path(self.output_dir)
@@ -338,9 +345,9 @@ def write_loss_plot(path, history):
 
     iterations = [entry["iteration"] for entry in history]
     figure, axes = pyplot.subplots(figsize=(7, 4.5), dpi=100)
-    for name in ("total", "content", "style", "tv"):
-        values = [entry[name] for entry in history]
-        if name == "tv" and not any(values):
+    for name in ("total", "content", "style", "tv", "temporal"):
+        values = [entry.get(name, 0.0) for entry in history]
+        if name in ("tv", "temporal") and not any(values):
             continue
         axes.plot(iterations, np.maximum(values, 1e-30), label=name)
     axes.set_yscale("log")

@@ -112,7 +112,7 @@ def execute(run, on_iteration=None, on_snapshot=None, should_stop=None, on_tile=
     callbacks = optimize.Callbacks(on_iteration=iteration_done, on_snapshot=snapshot_taken, should_stop=should_stop,
                                    on_tile=on_tile)
     try:
-        result = transfer.transfer_style(run.config, run.prepared, callbacks, run.resume, run.budget)
+        result = transfer.transfer_style(run.config, run.prepared, callbacks, run.resume, budget=run.budget)
         status = _status(result)
         return Outcome(result, recorder.finish(result, status), status)
     except errors.WriteError as error:

@@ -209,15 +209,19 @@ def tiling_record(config, prepared, budget):
     return record
 
 
-def build_cost_function(config, extractor, inputs, tile_size=None):
+def build_cost_function(config, extractor, inputs, tile_size=None, temporal=None):
     """The cost of one scale: the config's losses against this scale's content and style targets, the
-    network run in tiles of tile_size (nst.tiling) when it is given."""
+    network run in tiles of tile_size (nst.tiling) when it is given.
+
+    temporal: a video frame's nst.temporal.TemporalTarget, at this scale's size.
+    """
     return optimize.CostFunction(
         extractor, inputs.network_content, inputs.style_targets, config.content_layer,
         config.effective_style_layers, config.content_weight, config.style_weight, config.total_variation_weight,
         loss_conventions.get_loss_convention(config.loss_convention),
         space=image_space.image_space(config.optimization_space, extractor.convention), tv_form=config.tv_form,
         tile_size=tile_size,
+        temporal=temporal,
     )
 
 
@@ -268,20 +272,25 @@ def _start_of_scale(config, prepared, inputs, resume, previous_image, first, net
     return start, first, optimizer_state
 
 
-def transfer_style(config, prepared, callbacks=optimize.Callbacks(), resume=None, budget=None):
+def transfer_style(config, prepared, callbacks=optimize.Callbacks(), resume=None, start=None, temporal=None,
+                   extractor=None, budget=None):
     """Optimises the generated image at each scale, coarse to fine; returns an optimize.OptimizationResult.
 
     Iterations are numbered across scales (scale k covers k·n … (k+1)·n, n = config.iterations_per_scale). With
     resume, the scales already finished are skipped and the run continues from resume's
     image and Adam state. The result's image is presented (colours, mask); raw_image is
-    what was optimised. budget (a memory.Budget; read now when None) decides which scales are
-    tiled when config.tile_size is 0.
+    what was optimised. For a video frame (nst.video.transfer): start, RGB pixels to start from
+    instead of config.init (resized to the first scale); temporal, an nst.temporal.TemporalTarget
+    at the full size, added to every scale's cost at that scale's size; extractor, the network
+    built once for the whole clip.
+    budget (a memory.Budget; read now when None) decides which scales are tiled when
+    config.tile_size is 0.
     """
     budget = budget or memory_budget(config)
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
-    extractor = build_extractor(config, prepared)
-    results, previous_image = [], None
+    extractor = extractor or build_extractor(config, prepared)
+    results, previous_image = [], start
     for scale_index, longest_side in enumerate(config.scale_sizes()):
         first, last = scale_index * config.iterations_per_scale, (scale_index + 1) * config.iterations_per_scale
         if resume is not None and resume.iteration >= last:
@@ -292,7 +301,8 @@ def transfer_style(config, prepared, callbacks=optimize.Callbacks(), resume=None
                                                         extractor.convention)
         resume = None
         tile_size = tiling_choice(config, inputs.content_pixels.shape[1::-1], budget).tile_size
-        cost_function = build_cost_function(config, extractor, inputs, tile_size)
+        scale_temporal = temporal.at_size(inputs.content_pixels.shape[1::-1]) if temporal is not None else None
+        cost_function = build_cost_function(config, extractor, inputs, tile_size, scale_temporal)
         result = _optimise_scale(config, cost_function, start, first, last,
                                  _presenting_callbacks(config, inputs, callbacks), optimizer_state)
         results.append(dataclasses.replace(result, image=present(config, inputs, result.image),

@@ -15,6 +15,7 @@ import nst_main
 from image_fixtures import png_claiming_size
 from nst import config as config_module
 from nst import errors
+from nst import video
 
 PROJECT_DIR = pathlib.Path(nst_main.__file__).resolve().parent
 QUICK_RUN = ["--weights", "random", "--image_size", "32", "--epochs", "4", "--print_every", "2"]
@@ -603,3 +604,107 @@ def test_lbfgs_stopping_at_its_evaluation_limit_says_so_and_exits_6(run_cli, pic
     record = json.loads((tmp_path / "out" / "run.json").read_text())
     assert record["status"] == "ended_early" and "limit of cost evaluations" in record["ended_early"]
     assert record["iterations"] < 8 and (tmp_path / "out" / "generated_image.png").is_file()
+
+
+# --- Video (--content_video) -------------------------------------------------------------------------------------
+
+CLIP_RUN = ["--weights", "random", "--image_size", "32", "--epochs", "4", "--epochs_per_frame", "2"]
+
+
+def write_clip_with_sound(path, frame_count=4):
+    """A small MP4 of a panning photo with a tone, so the run has motion to follow and sound to keep."""
+    import imageio_ffmpeg
+
+    from nst.config import IMAGES_DIR
+    from nst.video import clips
+    from nst.video import synthetic
+
+    made = synthetic.make_clip(IMAGES_DIR / "village.jpg", (64, 48), frame_count, pan=(2.0, 1.0))
+    silent = path.with_name("silent_" + path.name)
+    clips.write_frames(silent, made.frames, 10)
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-v", "error", "-i", str(silent), "-f", "lavfi", "-i",
+               "sine=frequency=440:duration=1", "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac",
+               str(path)]
+    subprocess.run(command, check=True, capture_output=True)
+    silent.unlink()
+    return path
+
+
+def test_video_flags_reach_the_config():
+    config = parsed_config("--content_video", "clip.mp4", "--temporal_weight", "7", "--epochs_per_frame", "3",
+                           "--frame_init", "independent")
+    assert (config.content_video, config.content_image, config.temporal_weight) == ("clip.mp4", "clip.mp4", 7.0)
+    assert (config.iterations_per_frame, config.frame_init) == (3, "independent")
+    assert parsed_config().content_video is None and parsed_config().temporal_weight == 500.0
+    assert parsed_config("--preset", "gatys").temporal_weight == 1e3  # Ruder et al.'s own, for jcjohnson's system
+
+
+def test_a_clip_and_an_image_as_content_are_refused(run_cli, tmp_path):
+    code, out, err = run_cli("--content_video", "clip.mp4", "--content_image", "a.jpg")
+    assert_clean_refusal(code, out, err, "--content_video and --content_image both name the content")
+    code, out, err = run_cli("--content_video", "clip.mp4", "--epochs_per_frame", "0")
+    assert_clean_refusal(code, out, err, "epochs_per_frame must be at least 1")
+
+
+@pytest.mark.skipif(not video.ffmpeg_available(), reason="needs ffmpeg (pip install imageio-ffmpeg)")
+def test_script_stylises_a_clip_keeping_its_sound(tmp_path):
+    source = write_clip_with_sound(tmp_path / "clip.mp4", frame_count=6)
+    completed = run_script("--content_video", str(source), *CLIP_RUN, "--output_dir", str(tmp_path / "out"))
+    assert completed.returncode == 0, completed.stderr
+    assert "Frame 6/6 done" in completed.stdout and "clip ETA" in completed.stdout
+    assert "retracing" not in completed.stderr  # each frame's own trace is expected (nst.video.transfer)
+    last = completed.stdout.strip().splitlines()[-1]
+    assert last.startswith("Done: 6 frames in ") and "warping error" in last and last.endswith("video.mp4")
+    video_path = tmp_path / "out" / "video.mp4"
+    written = video.open_clip(str(video_path))
+    assert (written.frame_count, written.size, written.has_audio) == (6, (32, 24), True)
+    record = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert record["clip"]["sound"] and record["warping_error"] > 0 and len(record["frames"]) == 6
+
+
+@pytest.mark.parametrize("case", ["garbage", "empty folder", "still image"])
+def test_an_unusable_clip_is_refused_in_one_line_and_nothing_is_written(run_cli, tmp_path, case):
+    source = tmp_path / {"garbage": "clip.mp4", "empty folder": "frames", "still image": "still.png"}[case]
+    if case == "garbage":
+        source.write_bytes(b"\x00" * 100)
+    elif case == "empty folder":
+        source.mkdir()
+    else:
+        write_picture(source)
+    code, out, err = run_cli("--content_video", str(source), *CLIP_RUN, "--output_dir", str(tmp_path / "out"))
+    assert_clean_refusal(code, out, err, f"nst_main.py: error: {source}: ")
+    assert not (tmp_path / "out").exists()
+
+
+def test_sigint_during_a_clip_saves_its_frames_and_resume_finishes_it_the_same(run_cli, tmp_path):
+    frames_folder = tmp_path / "frames"
+    frames_folder.mkdir()
+    from nst.config import IMAGES_DIR
+    from nst.video import synthetic
+
+    made = synthetic.make_clip(IMAGES_DIR / "village.jpg", (64, 48), 4, pan=(2.0, 1.0))
+    for index, frame in enumerate(made.frames):
+        Image.fromarray(frame).save(frames_folder / f"{index}.png")
+    arguments = ["--content_video", str(frames_folder), *CLIP_RUN, "--epochs_per_frame", "16", "--print_every", "5"]
+    environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
+    interrupted = tmp_path / "interrupted"
+    process = subprocess.Popen([sys.executable, str(PROJECT_DIR / "nst_main.py"), *arguments, "--output_dir",
+                                str(interrupted)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=environment)
+    for line in process.stdout:
+        if line.startswith("Frame 2/4, iteration 10:"):
+            process.send_signal(signal.SIGINT)
+            break
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 130, output
+    # Frame 2 is dropped and started again on resuming (or, if the signal came as it ended, frame 3).
+    saved = len(list(interrupted.glob("frame_*.png")))
+    assert saved in (1, 2) and f"Interrupted at frame {saved + 1}: {saved} frame(s) saved in {interrupted}/" in output
+    code, out, err = run_cli("--resume", str(interrupted))
+    assert code == 0, err
+    assert f"resuming at frame {saved + 1}" in out
+    code, _, err = run_cli(*arguments, "--output_dir", str(tmp_path / "whole"))
+    assert code == 0, err
+    for index in range(1, 5):
+        name = f"frame_{index:04d}.png"
+        assert (interrupted / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name

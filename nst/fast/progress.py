@@ -112,7 +112,9 @@ def describe_item(item):
     if item.frames == 1:
         return f"{item.source} -> {item.output} ({item.milliseconds[0]:.0f} ms)"
     times = sorted(item.milliseconds)
-    return f"{item.source} -> {item.output} ({item.frames} frames, median {times[len(times) // 2]:.0f} ms per frame)"
+    flicker = "" if item.warping_error is None else f", warping error {item.warping_error:.4g}"
+    return (f"{item.source} -> {item.output} ({item.frames} frames, median {times[len(times) // 2]:.0f} ms per "
+            f"frame{flicker})")
 
 
 

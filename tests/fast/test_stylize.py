@@ -8,7 +8,9 @@ from fast_fixtures import perturbed
 from fast_fixtures import smooth_picture
 from nst import video
 from nst.fast import network
+from nst.fast import progress as fast_progress
 from nst.fast import stylize as fast_stylize
+from nst.video import metrics
 
 
 @pytest.fixture(scope="module")
@@ -107,6 +109,11 @@ def test_an_mp4_video_is_stylised_frame_by_frame(stylizer, tmp_path):
     result = list(video.read_frames(item.output))
     assert len(result) == 5 and result[0].shape == (24, 32, 3)
     assert video.frames_per_second(item.output) == pytest.approx(10.0)
+    # The flicker measure nst_main.py reports for clips, along the flow of the frames the network was given.
+    content = [frame.astype(np.float32) for frame in video.read_frames(str(source))]
+    stylised = [np.rint(np.clip(stylizer(frame).pixels, 0, 255)).astype(np.uint8) for frame in content]
+    assert item.warping_error == pytest.approx(metrics.warping_error(stylised, content), rel=1e-6)
+    assert f"warping error {item.warping_error:.4g}" in fast_progress.describe_item(item)
 
 
 def test_missing_inputs_and_empty_folders_are_clear_errors(tmp_path):
