@@ -590,13 +590,12 @@ def test_an_output_folder_that_disappears_mid_run_ends_in_one_line(run_cli, pict
 def test_lbfgs_stopping_at_its_evaluation_limit_says_so_and_exits_6(run_cli, pictures, tmp_path, monkeypatch):
     from nst import lbfgs
 
-    original = lbfgs.scipy.optimize.minimize
+    original = lbfgs.minimize_lbfgsb
 
-    def starved(*args, **kwargs):
-        kwargs["options"] = dict(kwargs["options"], maxfun=2)
-        return original(*args, **kwargs)
+    def starved(function, start, low, high, max_iterations, max_evaluations, after_iteration):
+        return original(function, start, low, high, max_iterations, 2, after_iteration)
 
-    monkeypatch.setattr(lbfgs.scipy.optimize, "minimize", starved)
+    monkeypatch.setattr(lbfgs, "minimize_lbfgsb", starved)
     code, out, err = run_cli(*quick_run_arguments(pictures, tmp_path / "out"), "--optimizer", "lbfgs",
                              "--epochs", "8")
     assert code == 6
