@@ -319,22 +319,9 @@ def run_command(command, flag_values):
     return COMMANDS[command](flag_values)
 
 
-HELP_ARGUMENTS = ("-h", "-help", "--help", "-?", "--helpshort", "--helpfull")
-
-
 def parse_command_line(argv):
-    """Parses absl's own flags (--flagfile, --verbosity, …), then this script's; returns [program, command, …].
-
-    A bad flag is one line on stderr and exit code 1; --help lists this script's flags.
-    """
-    if any(argument in HELP_ARGUMENTS for argument in argv[1:]):
-        print(f"{USAGE}\n\nflags:\n{FLAGS.get_help()}")
-        sys.exit(0)
-    try:
-        remaining = flags.FLAGS(argv, known_only=True)
-        return FLAGS(remaining)
-    except flags.Error as error:
-        sys.exit(errors.report(PROGRAM, str(error), errors.EXIT_BAD_INPUT))
+    """absl's flags, then this script's (nst.errors.parse_own_flags): a bad flag is one line and exit code 1."""
+    return errors.parse_own_flags(PROGRAM, USAGE, FLAGS, argv)
 
 
 def main(argv):

@@ -6,7 +6,6 @@ python web_main.py serves the page on http://127.0.0.1:7860 and opens nothing el
 
 import functools
 import os
-import sys
 
 # TensorFlow prints start-up chatter on stderr unless told otherwise; keep the user's own setting if there is one.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -92,19 +91,9 @@ def serve_from_flags(flag_values):
     return server.serve(config)
 
 
-HELP_ARGUMENTS = ("-h", "-help", "--help", "-?", "--helpshort", "--helpfull")
-
-
 def parse_command_line(argv):
-    """Parses absl's own flags (--flagfile, …), then this script's; a bad flag is one line and exit code 1."""
-    if any(argument in HELP_ARGUMENTS for argument in argv[1:]):
-        print(f"{USAGE}\n\nflags:\n{FLAGS.get_help()}")
-        sys.exit(0)
-    try:
-        remaining = flags.FLAGS(argv, known_only=True)
-        return FLAGS(remaining)
-    except flags.Error as error:
-        sys.exit(errors.report(PROGRAM, str(error), errors.EXIT_BAD_INPUT))
+    """absl's flags, then this script's (nst.errors.parse_own_flags): a bad flag is one line and exit code 1."""
+    return errors.parse_own_flags(PROGRAM, USAGE, FLAGS, argv)
 
 
 main = errors.absl_main(PROGRAM, serve_from_flags, FLAGS)

@@ -149,3 +149,25 @@ def absl_main(program, function, *arguments):
         return run_entry_point(program, function, *arguments)
 
     return main
+
+
+HELP_ARGUMENTS = ("-h", "-help", "--help", "-?", "--helpshort", "--helpfull")
+
+
+def parse_own_flags(program, usage, own_flags, argv):
+    """An absl flags_parser for a command whose flags live in their own FlagValues (own_flags).
+
+    Parses absl's own flags (--flagfile, --verbosity, …), then the command's; returns what is left
+    ([program, …]). --help prints usage and the command's flags only; a bad flag is one line and
+    exit code 1.
+    """
+    from absl import flags
+
+    if any(argument in HELP_ARGUMENTS for argument in argv[1:]):
+        print(f"{usage}\n\nflags:\n{own_flags.get_help()}")
+        sys.exit(0)
+    try:
+        remaining = flags.FLAGS(argv, known_only=True)
+        return own_flags(remaining)
+    except flags.Error as error:
+        sys.exit(report(program, str(error), EXIT_BAD_INPUT))
