@@ -333,8 +333,8 @@ class StyleTransferConfig:
         if 0 < self.tile_size < MIN_IMAGE_SIZE:
             raise ConfigError(f"tile_size must be 0 (tile when memory asks) or at least {MIN_IMAGE_SIZE}, "
                               f"got {self.tile_size}")
-        if self.memory_limit != "auto":
-            memory.parse_memory_size(self.memory_limit)
+        if self.memory_limit != "auto" and memory.parse_memory_size(self.memory_limit) <= 0:
+            raise ConfigError(f"memory_limit must be 'auto' or a size above 0, got {self.memory_limit!r}")
         self._check_video_fields()
         _require_renamed_number("total_variation_weight", self.total_variation_weight, 0)
         require_choice("optimizer", self.optimizer, OPTIMIZERS)

@@ -109,3 +109,10 @@ def test_the_model_is_within_a_quarter_of_measured_peaks(tmp_path):
             # where it otherwise peaks at 1.54: a peak counts as the lesser of two fresh runs.
             peak = min(peak, measured_peak(tmp_path, *arguments)[0])
         assert abs(peak - model) <= 0.25 * peak, (arguments, peak / 2**30, model / 2**30)
+
+
+def test_a_zero_memory_limit_is_refused():
+    from nst import config as config_module
+
+    with pytest.raises(errors.ConfigError, match="memory_limit must be 'auto' or a size above 0, got '0'"):
+        config_module.StyleTransferConfig(content_image="a.png", style_image="b.png", memory_limit="0")
