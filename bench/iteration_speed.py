@@ -3,7 +3,8 @@
 Usage: python bench/iteration_speed.py [--sizes 400x300,800x600] [--rounds 3] [--iterations 12]
 
 Speed does not depend on what the weights learned, so seeded random weights are used.
-Each size's peak memory is measured in a fresh subprocess (ru_maxrss), so sizes do not mask each other.
+Each size's peak memory is measured in a fresh subprocess (its own VmHWM, not ru_maxrss, which on Linux
+also counts this process's memory at the start: nst.memory.peak_resident_bytes), so sizes do not mask each other.
 """
 
 import argparse
@@ -102,13 +103,13 @@ def compare_speed(width, height, rounds, iterations):
 def peak_memory_mib(width, height):
     """Peak resident memory of a fresh process running a few nst iterations at this size."""
     code = (
-        "import sys, resource; sys.argv=['x']; import bench.iteration_speed as b; "
+        "import sys; sys.argv=['x']; import bench.iteration_speed as b; from nst import memory; "
         f"w=b.weights.load_weights('random', seed=0); c,s=b.random_images({width},{height}); "
-        "b.time_nst_loop(w,c,s,2); print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+        "b.time_nst_loop(w,c,s,2); print(memory.peak_resident_bytes())"
     )
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     output = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
-    return int(output.stdout.strip().splitlines()[-1]) / 1024
+    return int(output.stdout.strip().splitlines()[-1]) / 2**20
 
 
 def main():

@@ -253,11 +253,11 @@ def memory_table(weights, sizes=((400, 300), (1024, 768), (1600, 1200))):
     print("| --- | --- | --- | --- |")
     for size in sizes:
         for precision in ("float32", "bfloat16"):
-            code = (f"import sys, resource; sys.argv=['x']; import bench.time_to_quality as b; "
+            code = (f"import sys; sys.argv=['x']; import bench.time_to_quality as b; from nst import memory; "
                     f"s=b.seconds_per_iteration({weights!r}, {size!r}, iterations=2, precision={precision!r}); "
-                    f"print(s, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
-            seconds, kilobytes = _subprocess_measure(code).split()
-            print(f"| {size[0]}×{size[1]} | {precision} | {int(kilobytes) / 1024**2:.2f} GiB | {float(seconds):.2f} |",
+                    f"print(s, memory.peak_resident_bytes())")  # its own peak, not ru_maxrss (see nst.memory)
+            seconds, peak = _subprocess_measure(code).split()
+            print(f"| {size[0]}×{size[1]} | {precision} | {int(peak) / 2**30:.2f} GiB | {float(seconds):.2f} |",
                   flush=True)
 
 

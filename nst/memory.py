@@ -13,8 +13,10 @@ import math
 import os
 import pathlib
 import re
+import resource
 import shutil
 import subprocess
+import sys
 
 from nst import errors
 
@@ -90,6 +92,25 @@ def _meminfo_available():
     except (OSError, ValueError, IndexError):
         pass
     return None
+
+
+def peak_resident_bytes(status_path="/proc/self/status"):
+    """This process's peak resident memory so far, in bytes.
+
+    Linux's VmHWM (the high-water mark of this process's own address space) where there is one.
+    getrusage's ru_maxrss is only the fallback because on Linux it also counts the parent's
+    resident memory at the moment the process was started (fork or vfork, then exec, carries the
+    parent's high-water mark over), so a run started from a large process (a test suite, a
+    benchmark that already ran models) read as if it had used the parent's memory too.
+    """
+    try:
+        match = re.search(r"^VmHWM:\s*(\d+)\s*kB", pathlib.Path(status_path).read_text(), re.MULTILINE)
+        if match:
+            return int(match.group(1)) * 1024
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024  # bytes on macOS, KiB elsewhere
 
 
 def _gpu_free_bytes():

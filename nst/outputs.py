@@ -17,6 +17,7 @@ from nst import environment
 from nst import errors
 from nst import files
 from nst import images
+from nst import memory
 
 FINAL_IMAGE_NAME = "generated_image.png"
 RUN_RECORD_NAME = "run.json"
@@ -244,7 +245,10 @@ class RunRecorder:
     def write_record(self, result=None, snapshots=None):
         """Rewrites run.json atomically; WriteError naming it if the write fails."""
         wall_seconds = self.previous_wall_seconds + time.time() - self.started
+        # The peak so far, read as the record is written: at the end it counts the whole run, the
+        # final image, animation, plot and summary included (child processes such as ffmpeg excluded).
         record = dict(self._static_record, status=self.status, wall_seconds=round(wall_seconds, 3),
+                      peak_resident_bytes=memory.peak_resident_bytes(),
                       snapshots=self.snapshots if snapshots is None else snapshots, history=self.history)
         if result is not None:
             record.update(iterations=result.iterations, evaluations=result.evaluations,
