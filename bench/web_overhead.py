@@ -2,9 +2,9 @@
 
 Usage: python bench/web_overhead.py [--rounds 3] [--iterations 30] [--snapshots 10,1]
 
-The page is driven as a user drives it: a web_main.py --weights random server and a headless
-chromium (Debian's, through Playwright) on this machine, which start a run with the sample images
-and wait for "Done". The command line is python nst_main.py --weights random with the same
+The page is driven as a user drives it: a web_main.py --weights random server (the plain one, not
+the browser tests' audited wrapper) and a headless chromium (Debian's, through Playwright) on this
+machine, which start a run with the sample images and wait for "Done". The command line is python nst_main.py --weights random with the same
 settings. Both runs are nst.runs runs, and both are timed the same way, from the run.json they
 write: the optimisation's seconds between the snapshot at iteration 0 (after the first step, so
 TensorFlow's tracing is excluded) and the last one, per iteration. Whatever the page costs while
@@ -82,7 +82,7 @@ def main():
     load_before = os.getloadavg()
     results = []
     with tempfile.TemporaryDirectory(prefix="web-bench-") as folder, sync_playwright() as playwright:
-        server = browser_harness.Server(pathlib.Path(folder) / "server", "--weights", "random")
+        server = browser_harness.Server(pathlib.Path(folder) / "server", "--weights", "random", audited=False)
         chromium = browser_harness.launch_chromium(playwright)
         try:
             page = chromium.new_context(viewport={"width": 1280, "height": 1000}).new_page()

