@@ -4,13 +4,14 @@ Usage: python bench/web_overhead.py [--rounds 3] [--iterations 30] [--snapshots 
 
 The page is driven as a user drives it: a web_main.py --weights random server (the plain one, not
 the browser tests' audited wrapper) and a headless chromium (Debian's, through Playwright) on this
-machine, which start a run with the sample images and wait for "Done". The command line is python nst_main.py --weights random with the same
-settings. Both runs are nst.runs runs, and both are timed the same way, from the run.json they
-write: the optimisation's seconds between the snapshot at iteration 0 (after the first step, so
-TensorFlow's tracing is excluded) and the last one, per iteration. Whatever the page costs while
-the image is optimised (copying each snapshot into Gradio's cache, the event stream, the browser
-drawing the preview and the plot on the same two cores) slows those seconds down. Start-up costs
-(TensorFlow's import for the command line, reading the inputs) are outside both.
+machine, which start a run with the sample images and wait for "Done". The command line is
+python nst_main.py --weights random with the same settings. Both runs are nst.runs runs, and both
+are timed the same way, from the run.json they write: the optimisation's seconds between the
+snapshot at iteration 0 (after the first step, so TensorFlow's tracing is excluded) and the last
+one, per iteration. Whatever the page costs while the image is optimised (copying each snapshot
+into Gradio's cache, the event stream, the browser drawing the preview, the plot and the progress
+display on the same two cores) slows those seconds down. Start-up costs (TensorFlow's import for
+the command line, reading the inputs) are outside both.
 
 --snapshots lists the snapshot intervals to measure (print_every): 10 is a typical run, 1 the
 page's worst case (a preview and a plot at every iteration). Command line and page alternate in

@@ -13,7 +13,6 @@ import math
 import os
 import pathlib
 import re
-import resource
 import shutil
 import subprocess
 import sys
@@ -95,7 +94,7 @@ def _meminfo_available():
 
 
 def peak_resident_bytes(status_path="/proc/self/status"):
-    """This process's peak resident memory so far, in bytes.
+    """This process's peak resident memory so far, in bytes (None where the system does not say).
 
     Linux's VmHWM (the high-water mark of this process's own address space) where there is one.
     getrusage's ru_maxrss is only the fallback because on Linux it also counts the parent's
@@ -109,6 +108,10 @@ def peak_resident_bytes(status_path="/proc/self/status"):
             return int(match.group(1)) * 1024
     except OSError:
         pass
+    try:
+        import resource  # Unix only
+    except ImportError:
+        return None
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak if sys.platform == "darwin" else peak * 1024  # bytes on macOS, KiB elsewhere
 

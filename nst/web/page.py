@@ -340,7 +340,8 @@ def build(page):
         # CPU time during a 30-iteration run fell from 6.4 s to 2.5 s, the run's iterations about 8 % faster).
         run = start.click(page.prepare_start, None, status, queue=False, **PRIVATE).then(
             page.paint, [content_file, style_files, content_sample, style_samples, use_untrained, *settings],
-            [preview, status, plot, downloads], concurrency_limit=1, concurrency_id="paint", show_progress="minimal", **PRIVATE)
+            [preview, status, plot, downloads], concurrency_limit=1, concurrency_id="paint", show_progress="minimal",
+            **PRIVATE)
         # Gradio files cancels= given to a .then() under an event that never fires (6.26), so Stop changes a
         # hidden box whose own .change cancels the queued run.
         stop.click(page.request_stop, None, [status, cancel_box], queue=False, **PRIVATE)
